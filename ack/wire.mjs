@@ -1,0 +1,14 @@
+// ESM entry: re-exports the CommonJS module (one definition of FrameDecoder).
+import cjs from "./wire.js";
+
+export const {
+  FrameDecoder,
+  encodeFrame,
+  prepareMessage,
+  encodeText,
+  decodeText,
+  DEFAULT_MAX_FRAME_BYTES,
+  START_BLOCK,
+  END_BLOCK,
+  CARRIAGE_RETURN,
+} = cjs;

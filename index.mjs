@@ -1,0 +1,6 @@
+// ESM face of index.js: the same objects, re-exported (no dual-package hazard).
+import cjs from "./index.js";
+
+export * from "@glion/ack";
+export const { MllpClient, MllpClientError } = cjs;
+export default cjs;

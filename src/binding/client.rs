@@ -1,0 +1,272 @@
+//! `NativeClient`, `NativeAckStream`, `CancelHandle`: the JS-facing shapes of `client.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::{invalid, to_js_error, CatchPanic};
+use crate::ack::{Ack, AckErrorDetail};
+use crate::client::{self, CancelToken, ClientSettings, Exchange};
+use crate::error::{Failure, MllpError};
+use crate::message::{prepare_bytes, prepare_text, Encoding, Prepared};
+use crate::tls::{client_settings, TlsOptions};
+
+/// TLS material, already checked for shape by `lib/options.js`.
+#[napi(object)]
+pub struct NativeTlsOptions {
+    pub ca: Option<Vec<Buffer>>,
+    pub cert: Option<Buffer>,
+    pub key: Option<Buffer>,
+    pub passphrase: Option<String>,
+    pub servername: Option<String>,
+    pub insecure: Option<bool>,
+}
+
+/// Client options with every default filled in by `lib/options.js`.
+#[napi(object)]
+pub struct NativeClientOptions {
+    pub host: String,
+    pub port: u32,
+    /// Absent: plain TCP.
+    pub tls: Option<NativeTlsOptions>,
+    pub connect_timeout: u32,
+    pub ack_timeout: u32,
+    pub encoding: String,
+    pub max_frame_bytes: u32,
+    pub verify_control_id: bool,
+}
+
+#[napi(object)]
+pub struct NativeAckError {
+    pub error_code: Option<String>,
+    pub error_text: Option<String>,
+    pub severity: Option<String>,
+    pub location: Option<String>,
+}
+
+#[napi(object)]
+pub struct NativeAck {
+    pub code: String,
+    pub control_id: String,
+    pub message: Option<String>,
+    pub error_code: Option<String>,
+    pub severity: Option<String>,
+    pub errors: Vec<NativeAckError>,
+    pub raw: String,
+}
+
+impl From<AckErrorDetail> for NativeAckError {
+    fn from(e: AckErrorDetail) -> Self {
+        NativeAckError { error_code: e.error_code, error_text: e.error_text, severity: e.severity, location: e.location }
+    }
+}
+
+impl From<Ack> for NativeAck {
+    fn from(ack: Ack) -> Self {
+        NativeAck {
+            code: ack.code.as_str().to_string(),
+            control_id: ack.control_id,
+            message: ack.message,
+            error_code: ack.error_code,
+            severity: ack.severity,
+            errors: ack.errors.into_iter().map(Into::into).collect(),
+            raw: ack.raw,
+        }
+    }
+}
+
+fn pem(buffer: &Buffer) -> Vec<u8> {
+    buffer.to_vec()
+}
+
+fn millis(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+/// Aborts one `send()` (AbortSignal); created only when the caller passes a signal.
+#[napi]
+#[derive(Default)]
+pub struct CancelHandle {
+    token: CancelToken,
+}
+
+#[napi]
+impl CancelHandle {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        CancelHandle::default()
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+#[napi]
+pub struct NativeClient {
+    settings: Arc<ClientSettings>,
+}
+
+#[napi]
+impl NativeClient {
+    /// Builds the TLS configuration once; bad TLS material throws `INVALID_INPUT` here.
+    #[napi(constructor)]
+    pub fn new(options: NativeClientOptions) -> Result<Self> {
+        let port = u16::try_from(options.port)
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| invalid(MllpError::InvalidInput("port must be an integer from 1 to 65535".into())))?;
+        let encoding = Encoding::parse(&options.encoding).ok_or_else(|| {
+            invalid(MllpError::InvalidInput(format!("encoding {:?} is not \"utf8\" or \"latin1\"", options.encoding)))
+        })?;
+        let tls = match &options.tls {
+            None => None,
+            Some(t) => {
+                let opts = TlsOptions {
+                    ca: t.ca.as_ref().map(|list| list.iter().map(pem).collect()),
+                    cert: t.cert.as_ref().map(pem),
+                    key: t.key.as_ref().map(pem),
+                    passphrase: t.passphrase.clone(),
+                    servername: t.servername.clone(),
+                    insecure: t.insecure.unwrap_or(false),
+                };
+                Some(client_settings(&opts, &options.host).map_err(invalid)?)
+            }
+        };
+        Ok(NativeClient {
+            settings: Arc::new(ClientSettings {
+                host: options.host,
+                port,
+                tls,
+                connect_timeout: millis(options.connect_timeout),
+                ack_timeout: millis(options.ack_timeout),
+                encoding,
+                max_frame_bytes: options.max_frame_bytes as usize,
+                verify_control_id: options.verify_control_id,
+            }),
+        })
+    }
+
+    /// One exchange: resolves with the first ACK frame (any code; the JS layer throws NAKs).
+    #[napi(ts_return_type = "Promise<NativeAck>")]
+    pub fn send<'env>(
+        &self,
+        env: &'env Env,
+        message: Either<String, BufferSlice>,
+        ack_timeout: Option<u32>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, NativeAck>> {
+        let prepared = self.prepare(message).map_err(invalid)?;
+        let settings = self.settings.clone();
+        let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
+        let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
+        env.spawn_future(CatchPanic(async move {
+            token
+                .run(client::send(&settings, &prepared, ack_timeout))
+                .await
+                .map(NativeAck::from)
+                .map_err(to_js_error)
+        }))
+    }
+
+    /// An iterator over the ACK frames of one exchange. A bad message is kept and reported
+    /// by the first `next()`, as the API contract says.
+    #[napi]
+    pub fn stream(&self, message: Either<String, BufferSlice>, ack_timeout: Option<u32>) -> NativeAckStream {
+        let settings = self.settings.clone();
+        let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
+        let state = StreamState::NotStarted(self.prepare(message));
+        NativeAckStream {
+            state: Arc::new(tokio::sync::Mutex::new(state)),
+            cancel: CancelToken::default(),
+            settings,
+            ack_timeout,
+        }
+    }
+}
+
+impl NativeClient {
+    fn prepare(&self, message: Either<String, BufferSlice>) -> std::result::Result<Prepared, MllpError> {
+        match message {
+            Either::A(text) => prepare_text(&text, self.settings.encoding),
+            Either::B(bytes) => prepare_bytes(&bytes),
+        }
+    }
+}
+
+enum StreamState {
+    NotStarted(std::result::Result<Prepared, MllpError>),
+    Open(Exchange),
+    Done,
+}
+
+#[napi]
+pub struct NativeAckStream {
+    state: Arc<tokio::sync::Mutex<StreamState>>,
+    cancel: CancelToken,
+    settings: Arc<ClientSettings>,
+    ack_timeout: Duration,
+}
+
+#[napi]
+impl NativeAckStream {
+    /// The next ACK frame, or `null` after the final one. Overlapping calls queue behind
+    /// the lock, one frame each.
+    #[napi(ts_return_type = "Promise<NativeAck | null>")]
+    pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeAck>>> {
+        let (state, cancel, settings, ack_timeout) =
+            (self.state.clone(), self.cancel.clone(), self.settings.clone(), self.ack_timeout);
+        env.spawn_future(CatchPanic(async move {
+            let mut state = state.lock().await;
+            let result = cancel.run(step(&mut state, &settings, ack_timeout)).await;
+            if !matches!(result, Ok(Some(_))) {
+                // The final ACK, an error or a cancel: drop the connection now.
+                if let StreamState::Open(exchange) = std::mem::replace(&mut *state, StreamState::Done) {
+                    exchange.close();
+                }
+            }
+            result.map(|ack| ack.map(NativeAck::from)).map_err(to_js_error)
+        }))
+    }
+
+    /// Close the connection at once (loop left early, AbortSignal, garbage collection).
+    #[napi]
+    pub fn close(&self) {
+        self.cancel.cancel();
+        if let Ok(mut state) = self.state.try_lock() {
+            *state = StreamState::Done;
+        }
+    }
+}
+
+impl Drop for NativeAckStream {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+async fn step(
+    state: &mut StreamState,
+    settings: &ClientSettings,
+    ack_timeout: Duration,
+) -> std::result::Result<Option<Ack>, Failure> {
+    if let StreamState::NotStarted(prepared) = state {
+        let prepared = std::mem::replace(prepared, Err(MllpError::Aborted))?;
+        *state = StreamState::Open(client::open(settings, &prepared, ack_timeout).await?);
+    }
+    match state {
+        StreamState::Open(exchange) => {
+            let ack = exchange.next_ack(ack_timeout).await?;
+            if ack.as_ref().is_some_and(|a| !a.code.is_intermediate()) {
+                if let StreamState::Open(exchange) = std::mem::replace(state, StreamState::Done) {
+                    exchange.close();
+                }
+            }
+            Ok(ack)
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,52 @@
+//! The napi binding layer: converts JS values to core types and back, nothing else.
+//! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
+
+mod client;
+mod receiver;
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::error::{Failure, MllpError};
+
+/// A napi error whose message is the JSON reason `{kind, code, sent, message}`.
+pub(crate) fn to_js_error(failure: Failure) -> napi::Error {
+    let reason = serde_json::json!({
+        "kind": "MllpClientError",
+        "code": failure.error.code(),
+        "sent": failure.sent,
+        "message": failure.error.to_string(),
+    });
+    napi::Error::from_reason(reason.to_string())
+}
+
+pub(crate) fn invalid(error: MllpError) -> napi::Error {
+    to_js_error(Failure::unsent(error))
+}
+
+/// Turns a panic inside a future into an ordinary rejected Promise: a bug in the core must
+/// never unwind across the FFI boundary or leave a Promise unsettled.
+pub(crate) struct CatchPanic<F>(pub F);
+
+impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
+    type Output = napi::Result<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Poll::Ready(Err(to_js_error(Failure::unsent(MllpError::ConnectionClosed(format!(
+                    "internal error in the MLLP client (please report): {text}"
+                ))))))
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The sending side: one connection per exchange, one framed message out, ACK frames in.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::ack::{parse_ack, Ack};
+use crate::error::{Failure, MllpError};
+use crate::message::{Encoding, Prepared};
+use crate::tls::TlsSettings;
+use crate::transport::{connect, Connection};
+
+/// Everything a client needs, validated and built once at construction.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<TlsSettings>,
+    pub connect_timeout: Duration,
+    pub ack_timeout: Duration,
+    pub encoding: Encoding,
+    pub max_frame_bytes: usize,
+    pub verify_control_id: bool,
+}
+
+/// One message's exchange: the open connection and what the ACKs must match.
+pub struct Exchange {
+    conn: Connection,
+    control_id: Option<String>,
+    encoding: Encoding,
+    verify_control_id: bool,
+    /// When the next ACK frame must have arrived.
+    deadline: Instant,
+    finished: bool,
+}
+
+/// Connect, write the framed message, and return the exchange ready to read ACKs.
+/// `ack_timeout` runs from the start of the write: a receiver that never reads cannot make
+/// the client buffer forever.
+pub async fn open(settings: &ClientSettings, message: &Prepared, ack_timeout: Duration) -> Result<Exchange, Failure> {
+    let stream = connect(&settings.host, settings.port, settings.tls.as_ref(), settings.connect_timeout).await?;
+    let mut conn = Connection::new(stream, settings.max_frame_bytes);
+    let deadline = Instant::now() + ack_timeout;
+    conn.write_all(&message.frame, deadline, &timeout_text(ack_timeout)).await?;
+    Ok(Exchange {
+        conn,
+        control_id: message.control_id.clone(),
+        encoding: settings.encoding,
+        verify_control_id: settings.verify_control_id,
+        deadline,
+        finished: false,
+    })
+}
+
+fn timeout_text(ack_timeout: Duration) -> String {
+    format!("ackTimeout ({} ms)", ack_timeout.as_millis())
+}
+
+impl Exchange {
+    /// The next ACK frame, parsed and checked; `None` once the final ACK was read. After an
+    /// intermediate `CA` the next frame gets a fresh `ack_timeout`. Every error here has
+    /// `sent: true`: the message is on the wire.
+    pub async fn next_ack(&mut self, ack_timeout: Duration) -> Result<Option<Ack>, Failure> {
+        if self.finished {
+            return Ok(None);
+        }
+        let result = self.read_ack(ack_timeout).await;
+        match &result {
+            Ok(ack) if ack.code.is_intermediate() => self.deadline = Instant::now() + ack_timeout,
+            _ => self.finished = true,
+        }
+        result.map(Some).map_err(Failure::sent)
+    }
+
+    async fn read_ack(&mut self, ack_timeout: Duration) -> Result<Ack, MllpError> {
+        let frame = self.conn.read_frame(self.deadline, &timeout_text(ack_timeout)).await?;
+        let ack = parse_ack(&self.encoding.decode(&frame))?;
+        self.check_control_id(&ack)?;
+        Ok(ack)
+    }
+
+    fn check_control_id(&self, ack: &Ack) -> Result<(), MllpError> {
+        let Some(expected) = self.control_id.as_deref().filter(|_| self.verify_control_id) else {
+            return Ok(());
+        };
+        // A receiver that rejects a message it could not parse may leave MSA-2 empty; the
+        // NAK itself is then the more useful answer.
+        if ack.control_id == expected || (ack.control_id.is_empty() && !ack.code.is_positive()) {
+            return Ok(());
+        }
+        Err(MllpError::MalformedAck(format!(
+            "ACK control id (MSA-2) {:?} does not match the message control id (MSH-10) {expected:?}",
+            ack.control_id
+        )))
+    }
+
+    pub fn close(self) {
+        self.conn.close_in_background();
+    }
+}
+
+/// `send()`: one connection, one frame out, the first ACK frame in, connection closed.
+pub async fn send(settings: &ClientSettings, message: &Prepared, ack_timeout: Duration) -> Result<Ack, Failure> {
+    let mut exchange = open(settings, message, ack_timeout).await?;
+    let ack = exchange.next_ack(ack_timeout).await?;
+    exchange.close();
+    ack.ok_or_else(|| Failure::sent(MllpError::ConnectionClosed("no ACK frame".into())))
+}
+
+/// A cancel switch shared between the JS thread (AbortSignal, stream `return()`) and the
+/// future it stops. Dropping the future closes the connection.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<CancelInner>);
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl CancelToken {
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Run `fut` unless and until the token is cancelled.
+    pub async fn run<T>(&self, fut: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+        tokio::select! {
+            biased;
+            _ = self.cancelled() => Err(Failure::unsent(MllpError::Aborted)),
+            result = fut => result,
+        }
+    }
+}

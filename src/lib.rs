@@ -1,0 +1,14 @@
+//! Glion MLLP client: a Rust core (no napi) and the napi binding layer (`binding`, behind
+//! the default `node` feature).
+
+pub mod ack;
+pub mod client;
+pub mod error;
+pub mod frame;
+pub mod message;
+pub mod receiver;
+pub mod tls;
+pub mod transport;
+
+#[cfg(feature = "node")]
+mod binding;

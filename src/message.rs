@@ -1,0 +1,159 @@
+//! Outgoing-message checks and the framed bytes to write.
+//! Rules: docs/ARCHITECTURE.md "Outgoing message checks"; cases: `__test__/vectors/messages.json`.
+
+use crate::error::MllpError;
+use crate::frame::{CARRIAGE_RETURN, END_BLOCK, START_BLOCK};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    Latin1,
+}
+
+impl Encoding {
+    pub fn parse(name: &str) -> Option<Encoding> {
+        match name {
+            "utf8" | "utf-8" => Some(Encoding::Utf8),
+            "latin1" => Some(Encoding::Latin1),
+            _ => None,
+        }
+    }
+
+    /// Bytes from the wire as text. Invalid UTF-8 is replaced rather than refused: an ACK
+    /// with one odd byte in MSA-3 is still an ACK.
+    pub fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Encoding::Latin1 => bytes.iter().map(|&b| b as char).collect(),
+        }
+    }
+}
+
+/// A message ready for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// `0x0B` + message (segments ended by `\r`) + `0x1C 0x0D`.
+    pub frame: Vec<u8>,
+    /// MSH-10 to match against MSA-2; `None` for a batch (FHS/BHS), which is not checked.
+    pub control_id: Option<String>,
+}
+
+impl Prepared {
+    /// The message bytes inside the frame.
+    pub fn message(&self) -> &[u8] {
+        &self.frame[1..self.frame.len() - 2]
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> MllpError {
+    MllpError::InvalidInput(reason.into())
+}
+
+/// Check and frame a text message, encoding it with `encoding`.
+pub fn prepare_text(message: &str, encoding: Encoding) -> Result<Prepared, MllpError> {
+    match encoding {
+        Encoding::Utf8 => prepare_bytes(message.as_bytes()),
+        Encoding::Latin1 => {
+            let mut bytes = Vec::with_capacity(message.len());
+            for c in message.chars() {
+                let code = c as u32;
+                if code > 0xFF {
+                    return Err(invalid(format!(
+                        "message contains U+{code:04X}, which latin1 cannot encode"
+                    )));
+                }
+                bytes.push(code as u8);
+            }
+            prepare_bytes(&bytes)
+        }
+    }
+}
+
+/// Check and frame a message given as bytes. Bytes are sent as they are, except that `\r\n`
+/// and a lone `\n` between segments become `\r`.
+pub fn prepare_bytes(message: &[u8]) -> Result<Prepared, MllpError> {
+    if message.is_empty() {
+        return Err(invalid("message is empty"));
+    }
+    let header = &message[..message.len().min(3)];
+    let batch = header == b"FHS" || header == b"BHS";
+    if header != b"MSH" && !batch {
+        return Err(invalid("message must begin with an MSH segment (or FHS/BHS for a batch)"));
+    }
+    let Some(&field_sep) = message.get(3) else {
+        return Err(invalid("message header has no field separator after MSH"));
+    };
+    if matches!(field_sep, b'\r' | b'\n') {
+        return Err(invalid("message header has no field separator after MSH"));
+    }
+
+    let mut frame = Vec::with_capacity(message.len() + 3);
+    frame.push(START_BLOCK);
+    let mut at = 0;
+    // Copy runs between line-end and block bytes in bulk; only those bytes need a decision.
+    while let Some(i) = message[at..].iter().position(|&b| matches!(b, b'\n' | START_BLOCK | END_BLOCK)) {
+        let i = at + i;
+        match message[i] {
+            b'\n' => {
+                frame.extend_from_slice(&message[at..i]);
+                // `\r\n` keeps its `\r`; a lone `\n` becomes one.
+                if message[i - 1] != CARRIAGE_RETURN {
+                    frame.push(CARRIAGE_RETURN);
+                }
+                at = i + 1;
+            }
+            b => {
+                return Err(invalid(format!(
+                    "message contains the MLLP block byte 0x{b:02X}, which would break framing"
+                )))
+            }
+        }
+    }
+    frame.extend_from_slice(&message[at..]);
+    frame.push(END_BLOCK);
+    frame.push(CARRIAGE_RETURN);
+
+    let control_id = if batch { None } else { Some(msh10(&frame[1..], field_sep)) };
+    Ok(Prepared { frame, control_id })
+}
+
+/// MSH-10 of the first segment, `""` when absent.
+fn msh10(message: &[u8], field_sep: u8) -> String {
+    let first = message.split(|&b| b == CARRIAGE_RETURN).next().unwrap_or(&[]);
+    let value = first.split(|&b| b == field_sep).nth(9).unwrap_or(&[]);
+    String::from_utf8_lossy(value).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_become_cr() {
+        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n").unwrap();
+        assert_eq!(p.message(), b"MSH|^~\\&|||||||ADT|42|P|2.5\rPID|1\rPV1|1\r\r");
+        assert_eq!(p.control_id.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn cr_kept_and_nothing_appended() {
+        let p = prepare_text("MSH|^~\\&|||||||ADT|7\rPID|1", Encoding::Utf8).unwrap();
+        assert_eq!(p.frame, b"\x0bMSH|^~\\&|||||||ADT|7\rPID|1\x1c\x0d".to_vec());
+    }
+
+    #[test]
+    fn refusals() {
+        for m in ["", "PID|1", "MSH", "MSH\r", " MSH|^~\\&", "MSH|a\x0bb", "MSH|a\x1cb"] {
+            assert_eq!(prepare_text(m, Encoding::Utf8).unwrap_err().code(), "INVALID_INPUT", "{m:?}");
+        }
+        assert!(prepare_text("MSH|é€", Encoding::Latin1).is_err());
+    }
+
+    #[test]
+    fn latin1_and_batches() {
+        let p = prepare_text("BHS|^~\\&|é", Encoding::Latin1).unwrap();
+        assert_eq!(p.message(), b"BHS|^~\\&|\xe9");
+        assert_eq!(p.control_id, None);
+    }
+}

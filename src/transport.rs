@@ -1,0 +1,170 @@
+//! Connections: TCP (optionally wrapped in TLS) with a connect deadline, and a framed
+//! reader/writer on top. Knows nothing about HL7; `client.rs` and `receiver.rs` build on it.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, timeout_at, Instant};
+
+use crate::error::MllpError;
+use crate::frame::FrameDecoder;
+use crate::tls::TlsSettings;
+
+/// Plain TCP or TLS over TCP, client or server side.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+macro_rules! each_stream {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            Stream::Plain($s) => $e,
+            Stream::Tls($s) => $e,
+            Stream::ServerTls($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_flush(cx))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+/// Open TCP (and TLS when `tls` is set) within `deadline`.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsSettings>,
+    deadline: Duration,
+) -> Result<Stream, MllpError> {
+    let attempt = async {
+        let tcp = TcpStream::connect((host, port)).await.map_err(|e| {
+            MllpError::ConnectionRefused(format!("cannot connect to {host}:{port}: {e}"))
+        })?;
+        // ACKs are small and latency-bound: never wait for Nagle.
+        let _ = tcp.set_nodelay(true);
+        match tls {
+            None => Ok(Stream::Plain(tcp)),
+            Some(tls) => {
+                let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+                let stream = connector.connect(tls.server_name.clone(), tcp).await.map_err(|e| {
+                    let reason = e
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                        .map(|tls| tls.to_string())
+                        .unwrap_or_else(|| format!("{e} (is the receiver speaking TLS?)"));
+                    MllpError::Tls(format!("TLS handshake with {host}:{port} failed: {reason}"))
+                })?;
+                Ok(Stream::Tls(Box::new(stream)))
+            }
+        }
+    };
+    match timeout(deadline, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(MllpError::Timeout(format!(
+            "connecting to {host}:{port}{} took longer than connectTimeout ({} ms)",
+            if tls.is_some() { " (TCP + TLS handshake)" } else { "" },
+            deadline.as_millis()
+        ))),
+    }
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A stream with an MLLP frame decoder: write framed bytes, read whole frames.
+pub struct Connection {
+    stream: Stream,
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Connection {
+    pub fn new(stream: Stream, max_frame_bytes: usize) -> Connection {
+        Connection { stream, decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+    }
+
+    /// Write all of `bytes` and flush, by `deadline`. `what` names the deadline for the message.
+    pub async fn write_all(&mut self, bytes: &[u8], deadline: Instant, what: &str) -> Result<(), MllpError> {
+        let write = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        match timeout_at(deadline, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(MllpError::from_io(&e, "writing the message")),
+            Err(_) => Err(MllpError::Timeout(format!(
+                "the receiver did not take the whole message within {what}"
+            ))),
+        }
+    }
+
+    /// Read the next whole frame by `deadline`.
+    pub async fn read_frame(&mut self, deadline: Instant, what: &str) -> Result<Vec<u8>, MllpError> {
+        match timeout_at(deadline, self.read_frame_inner()).await {
+            Ok(result) => result,
+            Err(_) => Err(MllpError::Timeout(format!("no complete ACK frame within {what}"))),
+        }
+    }
+
+    /// Read the next frame, or `None` when the peer closed cleanly between frames.
+    pub async fn read_frame_or_eof(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
+        loop {
+            if self.start < self.end {
+                let (used, frame) = self.decoder.decode(&self.buf[self.start..self.end])?;
+                self.start += used;
+                if frame.is_some() {
+                    return Ok(frame);
+                }
+            }
+            self.start = 0;
+            self.end = 0;
+            let n = self.stream.read(&mut self.buf).await.map_err(|e| MllpError::from_io(&e, "reading"))?;
+            if n == 0 {
+                return self.decoder.decode_eof();
+            }
+            self.end = n;
+        }
+    }
+
+    async fn read_frame_inner(&mut self) -> Result<Vec<u8>, MllpError> {
+        match self.read_frame_or_eof().await? {
+            Some(frame) => Ok(frame),
+            None => Err(MllpError::ConnectionClosed(
+                "the receiver closed the connection before sending an ACK frame".into(),
+            )),
+        }
+    }
+
+    /// Close politely (TLS close_notify, TCP FIN) without making the caller wait.
+    pub fn close_in_background(mut self) {
+        if let Stream::Plain(_) = self.stream {
+            return; // dropping sends FIN at once
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = timeout(Duration::from_secs(1), self.stream.shutdown()).await;
+            });
+        }
+    }
+}
