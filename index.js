@@ -1,3 +1,4 @@
+// @ts-self-types="./index.d.ts"
 "use strict";
 // `@glion/mllp-client` and `@glion/mllp-client/node`: Node.js and Bun, over the native addon.
 

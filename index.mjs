@@ -1,3 +1,4 @@
+// @ts-self-types="./index.d.ts"
 // ESM face of index.js: the same objects, re-exported (no dual-package hazard).
 import cjs from "./index.js";
 

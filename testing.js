@@ -1,3 +1,4 @@
+// @ts-self-types="./testing.d.ts"
 "use strict";
 // `@glion/mllp-client/testing`: a real MLLP receiver for demos and tests. The transport
 // (listening, framing, TLS) is the Rust core's; what to answer is decided here, and every
@@ -46,7 +47,7 @@ function buildReply(message, choice) {
 
 /**
  * Start a test receiver. Resolves once it listens.
- * @param {import("./testing").TestReceiverOptions} [options]
+ * @param {import("./testing.js").TestReceiverOptions} [options]
  */
 async function startTestReceiver(options = {}) {
   if (options === null || typeof options !== "object") throw invalidInput("startTestReceiver options must be an object");

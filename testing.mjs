@@ -1,3 +1,4 @@
+// @ts-self-types="./testing.d.ts"
 // ESM face of testing.js: the same objects, re-exported.
 import cjs from "./testing.js";
 

@@ -1,3 +1,4 @@
+// @ts-self-types="./index.d.ts"
 "use strict";
 /**
  * @glion/ack: the HL7v2 ACK exception hierarchy, parseAck, buildAck and HL7 escaping.

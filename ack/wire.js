@@ -1,3 +1,4 @@
+// @ts-self-types="./wire.d.ts"
 "use strict";
 /**
  * @glion/ack/wire: MLLP framing and outgoing-message checks in plain JavaScript.

@@ -1,3 +1,4 @@
+// @ts-self-types="./wire.d.ts"
 // ESM entry: re-exports the CommonJS module (one definition of FrameDecoder).
 import cjs from "./wire.js";
 

@@ -155,32 +155,28 @@ pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
 }
 
 fn parse_err(fields: &[&str], d: &Delimiters) -> AckErrorDetail {
+    // v2.5+: ERR-2 location (ERL), ERR-3 code (CWE: identifier^text^system), ERR-4
+    // severity, ERR-8 user message. v2.3-2.4: ERR-1 (ELD: segment^sequence^field^code&text).
     let err3 = field(fields, 3);
-    let severity = non_empty(component(field(fields, 4), d, 1)).map(str::to_string);
-    if !err3.is_empty() {
-        // v2.5+: ERR-3 is a CWE (identifier^text^coding system), ERR-2 the location.
-        let text = non_empty(component(err3, d, 2)).or_else(|| non_empty(field(fields, 8)));
-        return AckErrorDetail {
-            error_code: non_empty(component(err3, d, 1)).map(|c| unescape(c, d)),
-            error_text: text.map(|t| unescape(t, d)),
-            severity,
-            location: non_empty(field(fields, 2).split(d.repetition).next().unwrap_or(""))
-                .map(str::to_string),
-        };
-    }
-    // v2.3-2.4: ERR-1 is an ELD (segment^sequence^field^code&text&system).
     let eld = field(fields, 1).split(d.repetition).next().unwrap_or("");
-    let coded = component(eld, d, 4);
-    let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
-    while parts.last().is_some_and(|p| p.is_empty()) {
-        parts.pop();
-    }
-    let sep = d.component.to_string();
+    let (code, text) = if err3.is_empty() {
+        let coded = component(eld, d, 4);
+        (subcomponent(coded, d, 1), subcomponent(coded, d, 2))
+    } else {
+        (component(err3, d, 1), component(err3, d, 2))
+    };
+    let location = non_empty(field(fields, 2).split(d.repetition).next().unwrap_or("")).map(str::to_string).or_else(|| {
+        let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
+        while parts.last().is_some_and(|p| p.is_empty()) {
+            parts.pop();
+        }
+        non_empty(&parts.join(&d.component.to_string())).map(str::to_string)
+    });
     AckErrorDetail {
-        error_code: non_empty(subcomponent(coded, d, 1)).map(|c| unescape(c, d)),
-        error_text: non_empty(subcomponent(coded, d, 2)).map(|t| unescape(t, d)),
-        severity,
-        location: non_empty(&parts.join(&sep)).map(str::to_string),
+        error_code: non_empty(code).map(|c| unescape(c, d)),
+        error_text: non_empty(text).or_else(|| non_empty(field(fields, 8))).map(|t| unescape(t, d)),
+        severity: non_empty(component(field(fields, 4), d, 1)).map(str::to_string),
+        location,
     }
 }
 

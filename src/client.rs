@@ -36,6 +36,8 @@ pub struct Exchange {
     /// When the next ACK frame must have arrived.
     deadline: Instant,
     finished: bool,
+    /// Whether any ACK read was attempted yet (a TLS refusal on the first is not "sent").
+    read_any: bool,
 }
 
 /// Connect, write the framed message, and return the exchange ready to read ACKs.
@@ -53,6 +55,7 @@ pub async fn open(settings: &ClientSettings, message: &Prepared, ack_timeout: Du
         verify_control_id: settings.verify_control_id,
         deadline,
         finished: false,
+        read_any: false,
     })
 }
 
@@ -69,11 +72,19 @@ impl Exchange {
             return Ok(None);
         }
         let result = self.read_ack(ack_timeout).await;
+        let first = !self.read_any;
+        self.read_any = true;
         match &result {
             Ok(ack) if ack.code.is_intermediate() => self.deadline = Instant::now() + ack_timeout,
             _ => self.finished = true,
         }
-        result.map(Some).map_err(Failure::sent)
+        result.map(Some).map_err(|error| match error {
+            // Under TLS 1.3 the client finishes its handshake first and the server refuses
+            // its certificate afterwards: the alert arrives on this first read, and the
+            // receiver never accepted the session, so it cannot have the message.
+            MllpError::Tls(_) if first => Failure::unsent(error),
+            _ => Failure::sent(error),
+        })
     }
 
     async fn read_ack(&mut self, ack_timeout: Duration) -> Result<Ack, MllpError> {

@@ -1,0 +1,102 @@
+"use strict";
+// A Node process that used the client exits by itself: nothing the addon holds (runtime
+// threads, sockets, timers) keeps the event loop alive once send() has settled.
+
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+
+const { startRawReceiver, frame, ackFor, collectFrames, sample } = require("./helpers.js");
+
+const REPO = path.join(__dirname, "..");
+const ADT = sample("adt-a01");
+
+/**
+ * Run `script` with `node -e` in the repo. Resolves with { code, signal, stdout, stderr,
+ * startedAt, exitedAt, lineAt } where lineAt[i] is when stdout line i arrived (parent clock).
+ * The child is killed (and the test fails) if it is still running after `limitMs`.
+ */
+function runScript(script, args, limitMs) {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, ["-e", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const lineAt = [];
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      for (const ch of chunk) if (ch === "\n") lineAt.push(Date.now());
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`child still running after ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, limitMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("exit", (code, signal) => {
+      const exitedAt = Date.now();
+      clearTimeout(timer);
+      // 'exit' can fire before the last stdout chunk is read; wait for the streams to end.
+      child.stdout.on("close", () => resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lineAt }));
+    });
+  });
+}
+
+const SEND_SCRIPT = `
+const { MllpClient } = require("./index.js");
+const fs = require("node:fs");
+const [port, ackTimeout] = process.argv.slice(1).map(Number);
+const client = new MllpClient({ host: "127.0.0.1", port, tls: false, ackTimeout });
+const message = fs.readFileSync("samples/adt-a01.hl7", "utf8");
+const started = Date.now();
+client.send(message).then(
+  (ack) => console.log("ACK " + ack.code + " " + ack.controlId + " " + (Date.now() - started)),
+  (error) => console.log("ERROR " + error.code + " " + (Date.now() - started)),
+);
+`;
+
+test("exit: a script with one finished send exits by itself within ~1 s of finishing", async () => {
+  const rx = await startRawReceiver(async (socket) => {
+    await collectFrames(socket);
+    socket.write(frame(ackFor(ADT)));
+  });
+  try {
+    const run = await runScript(SEND_SCRIPT, [String(rx.port), "5000"], 15000);
+    assert.equal(run.stderr, "");
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^ACK AA MSG00001 \d+\n$/);
+    assert.equal(run.lineAt.length, 1);
+    const lingered = run.exitedAt - run.lineAt[0];
+    assert.ok(lingered < 1000, `the process lingered ${lingered} ms after the send finished`);
+    assert.equal(rx.connections.length, 1);
+  } finally {
+    await rx.close();
+  }
+});
+
+test("exit: a script whose send gets no answer exits right after the ackTimeout with TIMEOUT", async () => {
+  const rx = await startRawReceiver(async (socket) => {
+    await collectFrames(socket).catch(() => {}); // read the message, never answer
+  });
+  try {
+    const run = await runScript(SEND_SCRIPT, [String(rx.port), "500"], 15000);
+    assert.equal(run.stderr, "");
+    assert.equal(run.code, 0);
+    const match = /^ERROR TIMEOUT (\d+)\n$/.exec(run.stdout);
+    assert.ok(match, `unexpected output: ${JSON.stringify(run.stdout)}`);
+    const waited = Number(match[1]);
+    assert.ok(waited >= 450, `TIMEOUT after only ${waited} ms`);
+    const total = run.exitedAt - run.startedAt;
+    assert.ok(total < 2500, `the process took ${total} ms in all`);
+    const lingered = run.exitedAt - run.lineAt[0];
+    assert.ok(lingered < 1000, `the process lingered ${lingered} ms after the TIMEOUT`);
+  } finally {
+    await rx.close();
+  }
+});

@@ -1,0 +1,91 @@
+"use strict";
+// Small helpers shared by the transport tests. Receivers here are plain `node:net` servers:
+// nothing from the library under test is used to check it.
+
+const net = require("node:net");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const START_BLOCK = 0x0b;
+const END_BLOCK = 0x1c;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * A TCP server on 127.0.0.1, port 0. `onConnection(socket)` gets every accepted socket.
+ * Resolves with `{ port, close(), connections }`; `connections` lists every accepted socket
+ * and `close()` destroys them all, then closes the server.
+ */
+async function startRawReceiver(onConnection = () => {}) {
+  const connections = [];
+  const server = net.createServer((socket) => {
+    connections.push(socket);
+    socket.on("error", () => {}); // resets are part of several tests
+    onConnection(socket);
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return {
+    port: server.address().port,
+    connections,
+    close() {
+      for (const socket of connections) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** 0x0B + text + 0x1C 0x0D (a string is UTF-8 encoded, a Buffer is taken as it is). */
+function frame(text) {
+  const body = Buffer.isBuffer(text) ? text : Buffer.from(text, "utf8");
+  return Buffer.concat([Buffer.from([START_BLOCK]), body, Buffer.from([END_BLOCK, CARRIAGE_RETURN])]);
+}
+
+/** MSH-10 of a message (string or bytes). */
+function controlIdOf(message) {
+  const text = typeof message === "string" ? message : Buffer.from(message).toString("latin1");
+  const msh = text.split(/\r\n|\r|\n/)[0];
+  return msh.split(msh[3])[9] ?? "";
+}
+
+/**
+ * A minimal ACK text (segments joined by `\r`, unframed) with MSA-1 = `code` and
+ * MSA-2 = the message's MSH-10. `extra` is appended right after MSA-2, e.g.
+ * `"|Patient not found\rERR|||204^Unknown key identifier^HL70357|E"`.
+ */
+function ackFor(message, code = "AA", extra = "") {
+  return `MSH|^~\\&|RECEIVER|FACILITY|SENDER|FACILITY|20260510120001||ACK^A01^ACK|ACK00001|P|2.5\rMSA|${code}|${controlIdOf(message)}${extra}`;
+}
+
+/**
+ * Resolves with every byte received on `socket` up to and including the first complete
+ * frame's 0x1C 0x0D (so leading junk would show up in the result).
+ */
+function collectFrames(socket) {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const onData = (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      const start = received.indexOf(START_BLOCK);
+      if (start === -1) return;
+      const end = received.indexOf(Buffer.from([END_BLOCK, CARRIAGE_RETURN]), start);
+      if (end === -1) return;
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      resolve(received.subarray(0, end + 2));
+    };
+    const onClose = () => reject(new Error(`socket closed before a whole frame (${received.length} bytes received)`));
+    socket.on("data", onData);
+    socket.on("close", onClose);
+  });
+}
+
+/** `samples/<name>.hl7` as a string. */
+function sample(name) {
+  return fs.readFileSync(path.join(__dirname, "..", "samples", `${name}.hl7`), "utf8");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+module.exports = { startRawReceiver, frame, ackFor, controlIdOf, collectFrames, sample, sleep };

@@ -1,0 +1,120 @@
+"use strict";
+// `npm test`: every suite, each with its own runner, then one closing count.
+//   cargo test          Rust core: codec, ACK parser, message checks (+ the JSON vectors)
+//   node --test         __test__/ and ack/test/ against real loopback sockets
+//   further suites (bun, deno, workers) are listed in SUITES when their runtime is present.
+// A suite whose runner is missing fails loudly: .ci/run installs everything.
+
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.join(__dirname, "..");
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const only = process.argv.slice(2);
+
+const nodeTests = () => [
+  ...fs.readdirSync(path.join(root, "__test__")).filter((f) => f.endsWith(".test.js")).map((f) => `__test__/${f}`),
+  ...fs.readdirSync(path.join(root, "ack", "test")).filter((f) => f.endsWith(".test.js")).map((f) => `ack/test/${f}`),
+];
+
+// Under Bun, every node:test file runs unchanged except these (reason beside each).
+const NOT_UNDER_BUN = {
+  "__test__/e2e-example.test.js": "drives npm and runs `bun run send` itself; it is the Bun quick-start check",
+  "__test__/workers.test.js": "runs workerd through Miniflare, a Node tool; the Worker, not the host, is under test",
+};
+
+/** Links the Deno suite's node_modules to this checkout (Deno resolves npm names there). */
+function linkDenoModules() {
+  const dir = path.join(root, "__test__", "deno", "node_modules");
+  const links = { "@glion/mllp-client": root, "@glion/ack": path.join(root, "ack"), "@types/node": path.join(root, "node_modules", "@types", "node") };
+  for (const [name, target] of Object.entries(links)) {
+    const at = path.join(dir, name);
+    fs.mkdirSync(path.dirname(at), { recursive: true });
+    fs.rmSync(at, { recursive: true, force: true });
+    fs.symlinkSync(path.relative(path.dirname(at), target), at);
+  }
+}
+
+const tsconfigs = () => fs.readdirSync(path.join(root, "__test__", "types")).filter((f) => /^tsconfig\..*\.json$/.test(f));
+
+const SUITES = [
+  {
+    name: "cargo",
+    cmd: "cargo",
+    args: ["test", "--no-default-features", "--quiet"],
+    count: (out) => sum(out, /test result: \w+\. (\d+) passed; (\d+) failed/g),
+  },
+  {
+    name: "node",
+    cmd: process.execPath,
+    args: ["--test", "--test-concurrency=2", ...nodeTests()],
+    count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
+  },
+  {
+    name: "bun",
+    cmd: bin("bun"),
+    args: ["test", "--timeout=60000", ...nodeTests().filter((f) => !(f in NOT_UNDER_BUN)).map((f) => `./${f}`)],
+    count: (out) => [last(out, /^ *(\d+) pass$/gm), last(out, /^ *(\d+) fail$/gm)],
+  },
+  {
+    name: "deno",
+    cmd: bin("deno"),
+    cwd: path.join(root, "__test__", "deno"),
+    before: linkDenoModules,
+    args: ["test", "--node-modules-dir=manual", "--allow-read", "--allow-ffi", "--allow-net", "--allow-env", "."],
+    count: (out) => sum(out.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g),
+  },
+  {
+    name: "types",
+    cmd: process.execPath,
+    args: ["-e", `
+      const { spawnSync } = require("node:child_process");
+      let passed = 0, failed = 0;
+      for (const config of ${JSON.stringify(tsconfigs())}) {
+        const run = spawnSync(${JSON.stringify(bin("tsc"))}, ["-p", "__test__/types/" + config], { stdio: "inherit" });
+        console.log((run.status === 0 ? "ok " : "not ok ") + "tsc -p __test__/types/" + config);
+        run.status === 0 ? passed++ : failed++;
+      }
+      console.log("types: " + passed + " passed, " + failed + " failed");
+      process.exitCode = failed ? 1 : 0;`],
+    count: (out) => sum(out, /types: (\d+) passed, (\d+) failed/g),
+  },
+];
+
+function sum(out, re) {
+  let passed = 0, failed = 0;
+  for (const m of out.matchAll(re)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  }
+  return [passed, failed];
+}
+
+function last(out, re) {
+  const all = [...out.matchAll(re)];
+  return all.length ? Number(all[all.length - 1][1]) : 0;
+}
+
+let passed = 0, failed = 0;
+const results = [];
+for (const suite of SUITES) {
+  if (only.length && !only.includes(suite.name)) continue;
+  console.log(`\n=== ${suite.name}: ${[path.basename(suite.cmd), ...suite.args].join(" ")}`);
+  suite.before?.();
+  const run = spawnSync(suite.cmd, suite.args, { cwd: suite.cwd ?? root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...suite.env } });
+  const out = `${run.stdout ?? ""}${run.stderr ?? ""}`;
+  process.stdout.write(out);
+  if (run.error) console.log(`${suite.name}: cannot run: ${run.error.message}`);
+  let [p, f] = suite.count(out);
+  if (run.status !== 0 && f === 0) f = 1; // a crash or a runner error counts as a failure
+  if (p === 0 && f === 0) f = 1; // a suite that ran nothing is a failure too
+  passed += p;
+  failed += f;
+  results.push(`${suite.name}: ${p} passed, ${f} failed${run.status === 0 ? "" : ` (exit ${run.status ?? run.signal})`}`);
+}
+
+console.log("\n=== summary");
+for (const line of results) console.log(line);
+console.log(`total: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;

@@ -1,0 +1,60 @@
+/** `@glion/mllp-client/testing`: a real MLLP receiver for demos and tests. */
+import type { AckCode, AckException } from "@glion/ack";
+import type { Pem } from "./index.js";
+
+export * from "./index.js";
+
+/** What `reply` may return: a code, a code with text and ERR fields, or an exception. */
+export type TestReply =
+  | AckCode
+  | { code: AckCode; text?: string; errorCode?: string; severity?: string }
+  | AckException
+  | undefined;
+
+export interface TestReceiverOptions {
+  /** Default `"127.0.0.1"`. */
+  host?: string;
+  /** Default 0: a free port (read it from `receiver.port`). */
+  port?: number;
+  /** Serve TLS with this certificate; `ca` + `requestCert` verify client certificates. */
+  tls?: { cert: Pem; key: Pem; ca?: Pem; requestCert?: boolean };
+  /** `"original"` (one ACK) or `"enhanced"` (`CA`, then the final ACK). Default original. */
+  mode?: "original" | "enhanced";
+  /** Chooses the (final) ACK per message; default `AA`. May be async. */
+  reply?: (message: string, info: { connection: number; peer: string; index: number }) => TestReply | Promise<TestReply>;
+  /** Milliseconds before the (final) ACK. Default 0. */
+  delay?: number;
+  /** How received bytes are decoded and ACKs encoded. Default `"utf8"`. */
+  encoding?: "utf8" | "latin1";
+  /** Largest accepted message frame. Default 64 MiB. */
+  maxFrameBytes?: number;
+}
+
+export interface ReceivedMessage {
+  message: string;
+  /** MSH-10 */
+  controlId: string | undefined;
+  /** MSH-9 */
+  messageType: string | undefined;
+  connection: number;
+  peer: string;
+  receivedAt: Date;
+  /** The (final) ACK code sent. */
+  ackCode: AckCode | undefined;
+  /** Every ACK text sent for this message, in order. */
+  acks: string[];
+}
+
+export interface TestReceiver {
+  readonly host: string;
+  readonly port: number;
+  readonly mode: "original" | "enhanced";
+  /** Every message received, in order. */
+  readonly received: ReceivedMessage[];
+  /** Resolves once `count` messages were received. */
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  /** Stop listening and close every connection. */
+  close(): Promise<void>;
+}
+
+export declare function startTestReceiver(options?: TestReceiverOptions): Promise<TestReceiver>;
