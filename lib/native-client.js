@@ -62,6 +62,7 @@ function toNativeOptions(o) {
     encoding: o.encoding,
     maxFrameBytes: o.maxFrameBytes,
     verifyControlId: o.verifyControlId,
+    pool: o.pool === false ? undefined : o.pool,
   };
 }
 
@@ -100,6 +101,14 @@ function createClientClass(native) {
       }
       pending = pending.then(settle, rethrow);
       return signal ? withAbort(pending, signal, () => cancel.cancel()) : pending;
+    }
+
+    /**
+     * Close pooled connections (`pool` option); later sends reject with INVALID_INPUT.
+     * Sends in flight finish first. Without a pool there is nothing to close.
+     */
+    async close() {
+      this.#native.close();
     }
 
     /** ACK frames of one exchange, until the final one (enhanced mode: CA, then AA). */

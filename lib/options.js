@@ -15,7 +15,9 @@ const DEFAULTS = Object.freeze({
 
 // Timers are u32 milliseconds in the core; 2^31-1 is also setTimeout's ceiling.
 const MAX_MS = 2 ** 31 - 1;
-const CLIENT_KEYS = new Set(["host", "port", "tls", "connectTimeout", "ackTimeout", "encoding", "maxFrameBytes", "verifyControlId"]);
+const CLIENT_KEYS = new Set(["host", "port", "tls", "connectTimeout", "ackTimeout", "encoding", "maxFrameBytes", "verifyControlId", "pool"]);
+const POOL_KEYS = new Set(["max", "idleTimeout"]);
+const POOL_DEFAULTS = Object.freeze({ max: 8, idleTimeout: 30_000 });
 const TLS_KEYS = new Set(["ca", "cert", "key", "passphrase", "servername", "insecure"]);
 const SEND_KEYS = new Set(["signal", "ackTimeout"]);
 
@@ -90,7 +92,20 @@ function normalizeClientOptions(options) {
   const verify = options.verifyControlId === undefined ? DEFAULTS.verifyControlId : options.verifyControlId;
   if (typeof verify !== "boolean") throw invalidInput(`verifyControlId must be a boolean, got ${describe(verify)}`);
   out.verifyControlId = verify;
+  out.pool = poolOptions(options.pool);
   return out;
+}
+
+/** `pool` is opt-in: absent or false means one connection per send, as the spec says. */
+function poolOptions(pool) {
+  if (pool === undefined || pool === false) return false;
+  if (pool === true) return { ...POOL_DEFAULTS };
+  if (!isPlainObject(pool)) throw invalidInput(`pool must be true, false or { max, idleTimeout }, got ${describe(pool)}`);
+  checkKeys(pool, POOL_KEYS, "pool.");
+  const max = pool.max === undefined ? POOL_DEFAULTS.max : pool.max;
+  if (!Number.isInteger(max) || max < 1 || max > 65535) throw invalidInput(`pool.max must be an integer from 1 to 65535, got ${describe(max)}`);
+  const idleTimeout = pool.idleTimeout === undefined ? POOL_DEFAULTS.idleTimeout : milliseconds(pool.idleTimeout, "pool.idleTimeout");
+  return { max, idleTimeout };
 }
 
 /** Validate per-call options (`send()`/`stream()`). */
@@ -138,4 +153,4 @@ function withAbort(promise, signal, onAbort) {
   });
 }
 
-module.exports = { DEFAULTS, normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort };
+module.exports = { DEFAULTS, POOL_DEFAULTS, normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort };

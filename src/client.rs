@@ -38,14 +38,29 @@ pub struct Exchange {
     finished: bool,
     /// Whether any ACK read was attempted yet (a TLS refusal on the first is not "sent").
     read_any: bool,
+    /// An error happened: the connection's state is unknown and it must not be reused.
+    failed: bool,
+}
+
+/// Open a connection (TCP, and TLS when configured) within `connectTimeout`.
+pub async fn connect_to(settings: &ClientSettings) -> Result<Connection, Failure> {
+    let stream = connect(&settings.host, settings.port, settings.tls.as_ref(), settings.connect_timeout).await?;
+    Ok(Connection::new(stream, settings.max_frame_bytes))
 }
 
 /// Connect, write the framed message, and return the exchange ready to read ACKs.
-/// `ack_timeout` runs from the start of the write: a receiver that never reads cannot make
-/// the client buffer forever.
 pub async fn open(settings: &ClientSettings, message: &Prepared, ack_timeout: Duration) -> Result<Exchange, Failure> {
-    let stream = connect(&settings.host, settings.port, settings.tls.as_ref(), settings.connect_timeout).await?;
-    let mut conn = Connection::new(stream, settings.max_frame_bytes);
+    start(connect_to(settings).await?, settings, message, ack_timeout).await
+}
+
+/// Write the framed message on `conn`. `ack_timeout` runs from the start of the write: a
+/// receiver that never reads cannot make the client buffer forever.
+pub async fn start(
+    mut conn: Connection,
+    settings: &ClientSettings,
+    message: &Prepared,
+    ack_timeout: Duration,
+) -> Result<Exchange, Failure> {
     let deadline = Instant::now() + ack_timeout;
     conn.write_all(&message.frame, deadline, &timeout_text(ack_timeout)).await?;
     Ok(Exchange {
@@ -56,6 +71,7 @@ pub async fn open(settings: &ClientSettings, message: &Prepared, ack_timeout: Du
         deadline,
         finished: false,
         read_any: false,
+        failed: false,
     })
 }
 
@@ -76,7 +92,8 @@ impl Exchange {
         self.read_any = true;
         match &result {
             Ok(ack) if ack.code.is_intermediate() => self.deadline = Instant::now() + ack_timeout,
-            _ => self.finished = true,
+            Ok(_) => self.finished = true,
+            Err(_) => (self.finished, self.failed) = (true, true),
         }
         result.map(Some).map_err(|error| match error {
             // Under TLS 1.3 the client finishes its handshake first and the server refuses
@@ -111,6 +128,17 @@ impl Exchange {
 
     pub fn close(self) {
         self.conn.close_in_background();
+    }
+
+    /// The connection back, for a pool, when this exchange ended cleanly on its final ACK
+    /// with nothing left over; otherwise `None` (and the connection is closed).
+    pub fn into_reusable(self) -> Option<Connection> {
+        if self.finished && !self.failed && self.conn.is_clean() {
+            Some(self.conn)
+        } else {
+            self.conn.close_in_background();
+            None
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod frame;
 pub mod message;
+pub mod pool;
 pub mod receiver;
 pub mod tls;
 pub mod transport;

@@ -104,6 +104,25 @@ impl Connection {
         Connection { stream, decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
     }
 
+    /// Nothing buffered and no partial frame: the connection may carry another exchange.
+    pub fn is_clean(&self) -> bool {
+        self.start == self.end && self.decoder.is_idle()
+    }
+
+    /// True when an idle connection can no longer be trusted: the peer closed it, reset it,
+    /// or sent bytes nobody asked for (a late ACK must never answer the next message).
+    pub fn is_stale(&self) -> bool {
+        let tcp = match &self.stream {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+            Stream::ServerTls(tls) => tls.get_ref().0,
+        };
+        let mut probe = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        !matches!(tcp.poll_peek(&mut cx, &mut buf), Poll::Pending)
+    }
+
     /// Write all of `bytes` and flush, by `deadline`. `what` names the deadline for the message.
     pub async fn write_all(&mut self, bytes: &[u8], deadline: Instant, what: &str) -> Result<(), MllpError> {
         let write = async {

@@ -11,6 +11,7 @@ use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
 use crate::message::{prepare_bytes, prepare_text, Encoding, Prepared};
+use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
 /// TLS material, already checked for shape by `lib/options.js`.
@@ -22,6 +23,13 @@ pub struct NativeTlsOptions {
     pub passphrase: Option<String>,
     pub servername: Option<String>,
     pub insecure: Option<bool>,
+}
+
+/// `pool: { max, idleTimeout }` (opt-in).
+#[napi(object)]
+pub struct NativePoolOptions {
+    pub max: u32,
+    pub idle_timeout: u32,
 }
 
 /// Client options with every default filled in by `lib/options.js`.
@@ -36,6 +44,7 @@ pub struct NativeClientOptions {
     pub encoding: String,
     pub max_frame_bytes: u32,
     pub verify_control_id: bool,
+    pub pool: Option<NativePoolOptions>,
 }
 
 #[napi(object)]
@@ -108,6 +117,7 @@ impl CancelHandle {
 #[napi]
 pub struct NativeClient {
     settings: Arc<ClientSettings>,
+    pool: Option<Arc<Pool>>,
 }
 
 #[napi]
@@ -136,8 +146,7 @@ impl NativeClient {
                 Some(client_settings(&opts, &options.host).map_err(invalid)?)
             }
         };
-        Ok(NativeClient {
-            settings: Arc::new(ClientSettings {
+        let settings = Arc::new(ClientSettings {
                 host: options.host,
                 port,
                 tls,
@@ -146,8 +155,27 @@ impl NativeClient {
                 encoding,
                 max_frame_bytes: options.max_frame_bytes as usize,
                 verify_control_id: options.verify_control_id,
-            }),
-        })
+        });
+        let pool = options.pool.map(|p| {
+            let pool = Pool::new(settings.clone(), p.max.max(1) as usize, millis(p.idle_timeout));
+            napi::bindgen_prelude::spawn(pool.reaper());
+            pool
+        });
+        Ok(NativeClient { settings, pool })
+    }
+
+    /// Close pooled connections; later sends are refused. Without a pool: nothing to do.
+    #[napi]
+    pub fn close(&self) {
+        if let Some(pool) = &self.pool {
+            pool.close();
+        }
+    }
+
+    /// Idle pooled connections (for tests and monitoring).
+    #[napi(getter)]
+    pub fn idle_connections(&self) -> u32 {
+        self.pool.as_ref().map_or(0, |p| p.idle_count() as u32)
     }
 
     /// One exchange: resolves with the first ACK frame (any code; the JS layer throws NAKs).
@@ -161,11 +189,18 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, NativeAck>> {
         let prepared = self.prepare(message).map_err(invalid)?;
         let settings = self.settings.clone();
+        let pool = self.pool.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         env.spawn_future(CatchPanic(async move {
+            let exchange = async {
+                match &pool {
+                    Some(pool) => pool.send(&prepared, ack_timeout).await,
+                    None => client::send(&settings, &prepared, ack_timeout).await,
+                }
+            };
             token
-                .run(client::send(&settings, &prepared, ack_timeout))
+                .run(exchange)
                 .await
                 .map(NativeAck::from)
                 .map_err(to_js_error)

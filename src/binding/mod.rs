@@ -50,3 +50,16 @@ impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
         }
     }
 }
+
+/// Test hook (not part of the public API): a future that panics, to prove that a panic in
+/// the core becomes a rejected Promise instead of unwinding into JS or hanging.
+#[napi_derive::napi(js_name = "__panicInFutureForTests", ts_return_type = "Promise<void>")]
+pub fn panic_in_future_for_tests(env: &napi::Env) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, ()>> {
+    env.spawn_future(CatchPanic(async {
+        tokio::task::yield_now().await;
+        if std::hint::black_box(true) {
+            panic!("deliberate panic for tests");
+        }
+        Ok(())
+    }))
+}

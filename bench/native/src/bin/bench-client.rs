@@ -7,7 +7,8 @@
 //!                [--mode per-message|persistent] [--concurrency C] [--count N] [--seconds S]
 //!                [--warmup W] [--enhanced] [--tls-ca CA.pem --servername NAME] [--impl bare|core]
 //!
-//! Prints one JSON line: ok, errors, firstError, elapsedS, latenciesUs, peakRssKiB, cpu.
+//! Prints one JSON line: ok, errors, firstError, elapsedS, latenciesUs, peakRssKiB,
+//! cpuUserS, cpuSysS (CPU of the measured phase only).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -346,8 +347,10 @@ async fn main() {
             fail(&e);
         }
     }
+    let (user0, sys0) = cpu_seconds();
     let (run, lat, elapsed) = phase(&o, &template, o.count, o.seconds).await.unwrap_or_else(|e| fail(&e));
-    let (user, sys) = cpu_seconds();
+    let (user1, sys1) = cpu_seconds();
+    let (user, sys) = (user1 - user0, sys1 - sys0);
     let first_error = run.first_error.lock().unwrap().clone();
     let lat_json: Vec<String> = lat.iter().map(|v| format!("{v:.1}")).collect();
     println!(
