@@ -42,6 +42,18 @@ export interface MllpClientOptions {
   maxFrameBytes?: number;
   /** Default `true`: MSA-2 must equal the sent MSH-10 (not checked for FHS/BHS batches). */
   verifyControlId?: boolean;
+  /**
+   * Opt-in connection pool for `send()` (beyond the spec). Default `false`: one connection
+   * per send. `true` means `{ max: 8, idleTimeout: 30000 }`.
+   */
+  pool?: boolean | PoolOptions;
+}
+
+export interface PoolOptions {
+  /** Most connections open at once (one message in flight on each). Default 8. */
+  max?: number;
+  /** Milliseconds an idle connection is kept. Default 30000. */
+  idleTimeout?: number;
 }
 
 export interface SendOptions {
@@ -79,7 +91,7 @@ export declare class MllpClient {
   /** Validates options (throws `MllpClientError` `INVALID_INPUT`) and opens nothing. */
   constructor(options: MllpClientOptions);
   /** The validated options, defaults filled in (`tls` as a boolean). */
-  readonly options: Readonly<Required<Omit<MllpClientOptions, "tls">> & { tls: boolean }>;
+  readonly options: Readonly<Required<Omit<MllpClientOptions, "tls" | "pool">> & { tls: boolean; pool: false | Required<PoolOptions> }>;
   /**
    * Open a connection, send one message, await one ACK frame, close. Resolves with an
    * `AA`/`CA` Ack; rejects with an `AckException` subclass for `AE`/`AR`/`CE`/`CR`, or an
@@ -92,4 +104,9 @@ export declare class MllpClient {
    * closes the connection. A bad message rejects the first `next()`.
    */
   stream(message: Hl7Message, options?: SendOptions): AsyncIterableIterator<Ack>;
+  /**
+   * Close pooled connections; later sends reject with `INVALID_INPUT`. Sends in flight
+   * finish first. Without `pool` there is nothing to close.
+   */
+  close(): Promise<void>;
 }

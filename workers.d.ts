@@ -6,7 +6,8 @@
  * The Workers runtime verifies the server certificate itself (its own trust store, the host
  * name); it cannot take programmatic TLS material, so `tls` is `true` (the default), `{}` or
  * `false`, and passing `ca`, `cert`, `key`, `passphrase`, `servername` or `insecure` throws
- * `MllpClientError` `INVALID_INPUT` from the constructor.
+ * `MllpClientError` `INVALID_INPUT` from the constructor. A socket cannot outlive the request
+ * that opened it, so there is no connection pool either (`pool` other than `false` throws).
  */
 import type { Ack } from "@glion/ack";
 import type {
@@ -26,9 +27,14 @@ export * from "./index.js";
  */
 export type TlsOptions = { [K in keyof NodeTlsOptions]?: undefined };
 
-export interface MllpClientOptions extends Omit<NodeMllpClientOptions, "tls"> {
+export interface MllpClientOptions extends Omit<NodeMllpClientOptions, "tls" | "pool"> {
   /** Default `true`: `secureTransport: "on"`. `false` for plain TCP (`"off"`). */
   tls?: boolean | TlsOptions;
+  /**
+   * No connection pool on Workers (a socket belongs to the request that opened it): every
+   * call opens its own connection. Anything but `false` throws `INVALID_INPUT`.
+   */
+  pool?: false;
 }
 
 export declare class MllpClient {
@@ -51,4 +57,6 @@ export declare class MllpClient {
    * closes the connection. A bad message rejects the first `next()`.
    */
   stream(message: Hl7Message, options?: SendOptions): AsyncIterableIterator<Ack>;
+  /** Nothing to close on Workers (no pool: every call closes its own connection). */
+  close(): Promise<void>;
 }

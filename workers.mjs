@@ -8,7 +8,8 @@
 //
 // What differs from Node: the Workers runtime verifies the server certificate itself against
 // its own public trust store and the host name; it cannot take a CA, a client certificate, a
-// key, a passphrase, a server name or `insecure`, so those throw INVALID_INPUT at construction.
+// key, a passphrase, a server name or `insecure`, so those throw INVALID_INPUT at construction;
+// and a socket cannot outlive its request, so `pool` (other than false) is INVALID_INPUT too.
 
 import { connect } from "cloudflare:sockets";
 import { parseAck, exceptionFromAck } from "@glion/ack";
@@ -45,6 +46,19 @@ function rejectTlsMaterial(options) {
       "cloudflare:sockets verifies the server against the runtime's own trust store and the host name, " +
       "with no way to pass a CA, client certificate, key, passphrase, server name or insecure mode; " +
       "use tls: true (the default), tls: {} or tls: false",
+    { code: "INVALID_INPUT", sent: false },
+  );
+}
+
+/**
+ * Throw INVALID_INPUT for a connection pool: a Workers socket belongs to the request that
+ * opened it and cannot be kept for later requests, so every call opens its own connection.
+ */
+function rejectPool(options) {
+  if (!isPlainObject(options) || options.pool === undefined || options.pool === false) return;
+  throw new MllpClientError(
+    "the Cloudflare Workers runtime cannot keep connections between requests (a socket belongs to the request " +
+      "that opened it), so pool is not available: every send() opens its own connection; omit pool or use pool: false",
     { code: "INVALID_INPUT", sent: false },
   );
 }
@@ -338,6 +352,7 @@ export class MllpClient {
     // Checked first: with TLS material the Workers rule is the answer, whatever else the
     // tls object holds (e.g. tls.cert without tls.key).
     rejectTlsMaterial(options);
+    rejectPool(options);
     const normalized = normalizeClientOptions(options);
     this.#settings = Object.freeze({ ...normalized, tls: normalized.tls !== false });
     Object.defineProperty(this, "options", { value: this.#settings, enumerable: true });
@@ -365,6 +380,12 @@ export class MllpClient {
     })();
     return signal ? withAbort(pending, signal, () => exchange.close()) : pending;
   }
+
+  /**
+   * The Node entry's close() ends pooled connections; here there is no pool (every call
+   * closes its own connection), so there is nothing to close, as on Node without a pool.
+   */
+  async close() {}
 
   /** ACK frames of one exchange, until the final one (enhanced mode: CA, then AA). */
   stream(message, options) {

@@ -161,6 +161,7 @@ async function run(job) {
     } catch (error) {
       out.error = describe(error, reason);
     }
+    if (job.closeAfter) out.closeResult = await client.close().then(() => "resolved", (e) => "rejected: " + e.message);
   }
   out.timersLeft = live.size;
   out.sockets = spy.sockets.map((s) => ({ ...s }));
@@ -926,6 +927,25 @@ for (const [key, value] of [
     }
   });
 }
+
+test("pool (other than false) throws INVALID_INPUT: a Workers socket cannot outlive its request; close() resolves", async () => {
+  for (const pool of [true, { max: 2 }, {}]) {
+    const out = await inWorker({ op: "construct", options: { host: "mllp.example.com", port: 6661, pool } });
+    assert.equal(out.constructed, false, JSON.stringify(pool));
+    assert.equal(out.error.isMllpClientError, true);
+    assert.equal(out.error.code, "INVALID_INPUT");
+    assert.match(out.error.message, /cannot keep connections between requests/);
+  }
+  const rx = await receiver((socket, text) => socket.write(frame(ackFor(text))));
+  try {
+    const out = await inWorker({ op: "send", options: optionsFor(rx, { pool: false }), message: MESSAGE, closeAfter: true });
+    assert.equal(out.ok, true, JSON.stringify(out.error));
+    assert.equal(out.options.pool, false);
+    assert.equal(out.closeResult, "resolved");
+  } finally {
+    await rx.close();
+  }
+});
 
 test("tls: true, {} (and keys set to undefined) and false are accepted; other options are checked as on Node", async () => {
   for (const tls of [true, {}, false, undefined]) {

@@ -53,6 +53,13 @@ function defaultText(code) {
 // Exceptions
 // ---------------------------------------------------------------------------------------
 
+// Bundlers that rename classes (esbuild without keepNames, minifiers) must not change
+// `error.name`: built-in classes carry their name as a string; a user's subclass keeps its own.
+const CLASS_NAME = Symbol("glion.ack.className");
+function classNameOf(ctor) {
+  return Object.prototype.hasOwnProperty.call(ctor, CLASS_NAME) ? ctor[CLASS_NAME] : ctor.name;
+}
+
 /** Base class of every ACK exception; `code` is MSA-1. */
 class AckException extends Error {
   constructor(message, fields) {
@@ -64,7 +71,7 @@ class AckException extends Error {
     if (f.cause !== undefined) super(text, { cause: f.cause });
     else super(text);
     Object.defineProperty(this, "name", {
-      value: new.target.name,
+      value: classNameOf(new.target),
       writable: true,
       configurable: true,
       enumerable: false,
@@ -109,12 +116,25 @@ ApplicationInternalError.defaultErrorCode = "207";
 class CommitInternalError extends AckCommitError {}
 CommitInternalError.defaultErrorCode = "207";
 
+for (const [ctor, name] of [
+  [AckException, "AckException"],
+  [AckApplicationError, "AckApplicationError"],
+  [AckApplicationReject, "AckApplicationReject"],
+  [AckCommitError, "AckCommitError"],
+  [AckCommitReject, "AckCommitReject"],
+  [UnsupportedMessageTypeReject, "UnsupportedMessageTypeReject"],
+  [ApplicationInternalError, "ApplicationInternalError"],
+  [CommitInternalError, "CommitInternalError"],
+]) {
+  ctor[CLASS_NAME] = name;
+}
+
 /** Thrown by parseAck when its input is not a parsable ACK. */
 class AckParseError extends Error {
   constructor(message) {
     super(message);
     Object.defineProperty(this, "name", {
-      value: new.target.name,
+      value: classNameOf(new.target),
       writable: true,
       configurable: true,
       enumerable: false,
@@ -122,6 +142,7 @@ class AckParseError extends Error {
     this.code = "MALFORMED_ACK";
   }
 }
+AckParseError[CLASS_NAME] = "AckParseError";
 
 const BY_CODE = { AE: AckApplicationError, AR: AckApplicationReject, CE: AckCommitError, CR: AckCommitReject };
 

@@ -41,6 +41,11 @@ new MllpClient({ host: "mllp.example.com", port: 6661, tls: { ca: "-----BEGIN CE
 // @ts-expect-error tls.insecure is not accepted on Workers
 new MllpClient({ host: "mllp.example.com", port: 6661, tls: { insecure: true } });
 
+// No connection pool on Workers.
+// @ts-expect-error pool is not available on Workers
+new MllpClient({ host: "mllp.example.com", port: 6661, pool: true });
+await plain.close();
+
 // A Worker's fetch handler with the Workers types in scope.
 export default {
   async fetch(_request: Request): Promise<Response> {
