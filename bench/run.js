@@ -202,7 +202,9 @@ function checkClients(native) {
     } else if (c.kind === "python") {
       const r = run("python3", ["-c", "import hl7.client, importlib.metadata as m; print(m.version('hl7'))"]);
       if (r.ok) c.label = `PyPI hl7 ${r.stdout.trim()} MLLPClient`;
-      else c.unavailable = r.stderr.includes("No module named") || r.status === 1 ? "the PyPI package hl7 is not installed (pip install hl7)" : `python3 is not usable: ${r.stderr.trim().split("\n").pop()}`;
+      else if (r.status === null) c.unavailable = "python3 is not installed";
+      else if (r.stderr.includes("No module named")) c.unavailable = "the PyPI package hl7 is not installed (pip install hl7)";
+      else c.unavailable = `python3 cannot import hl7.client: ${r.stderr.trim().split("\n").pop()}`;
     } else if (c.impl === "core" && native.core) {
       c.unavailable = native.core;
     }
