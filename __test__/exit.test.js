@@ -39,11 +39,14 @@ function runScript(script, args, limitMs) {
       clearTimeout(timer);
       reject(error);
     });
-    child.on("exit", (code, signal) => {
-      const exitedAt = Date.now();
+    let exitedAt;
+    child.on("exit", () => {
+      exitedAt = Date.now();
+    });
+    // 'close' comes after 'exit' and after stdout/stderr are fully read.
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      // 'exit' can fire before the last stdout chunk is read; wait for the streams to end.
-      child.stdout.on("close", () => resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lineAt }));
+      resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lineAt });
     });
   });
 }

@@ -5,6 +5,7 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
+const { getEventListeners } = require("node:events");
 
 const lib = require("../index.js");
 const testing = require("../testing.js");
@@ -52,6 +53,9 @@ function replyWith(reply, seen = []) {
 function transportError(code, sent) {
   return (error) => {
     assert.ok(error instanceof MllpClientError, `expected MllpClientError ${code}, got ${error?.name}: ${error?.message}`);
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "MllpClientError");
+    assert.ok(typeof error.message === "string" && error.message.length > 0, "an MllpClientError without a message");
     assert.equal(error.code, code, `wrong code; message: ${error.message}`);
     if (sent !== undefined) assert.equal(error.sent, sent, `wrong sent flag for ${code}`);
     return true;
@@ -206,6 +210,46 @@ test("send: utf8 is the default: é goes out as C3 A9 and a UTF-8 ACK is decoded
   });
 });
 
+test("send: with encoding latin1 a non-ASCII MSH-10 matches the same MSA-2 in a latin1 ACK", async () => {
+  // MSH-10 "MSGé1" goes out as 4D 53 47 E9 31 and the receiver echoes those bytes in MSA-2.
+  const message = "MSH|^~\\&|S|F|R|F|20260510||ADT^A01|MSGé1|P|2.5\rPID|1\r";
+  const ackText = "MSH|^~\\&|R|F|S|F|20260510||ACK|A1|P|2.5\rMSA|AA|MSGé1";
+  for (const input of [message, Buffer.from(message, "latin1")]) {
+    const seen = [];
+    await withReceiver(replyWith(frame(Buffer.from(ackText, "latin1")), seen), async (rx) => {
+      const ack = await clientFor(rx, { encoding: "latin1" }).send(input);
+      assert.deepEqual(seen[0], frame(Buffer.from(message, "latin1")));
+      assert.equal(ack.controlId, "MSGé1");
+    });
+  }
+});
+
+test("send: concurrent sends on one client use separate connections and each gets its own ACK", async () => {
+  const messages = Array.from({ length: 12 }, (_, i) => `MSH|^~\\&|S|F|R|F|20260510||ADT^A01|CONC${i}|P|2.5\rPID|${i}\r`);
+  await withReceiver(async (socket) => {
+    const bytes = await collectFrames(socket);
+    const text = bytes.subarray(1, -2).toString("latin1");
+    await sleep(Math.floor(Math.random() * 30)); // answer out of order
+    if (!socket.destroyed) socket.write(frame(ackFor(text)));
+  }, async (rx) => {
+    const client = clientFor(rx);
+    const acks = await Promise.all(messages.map((m) => client.send(m)));
+    assert.deepEqual(acks.map((a) => a.controlId), messages.map((_, i) => `CONC${i}`));
+    assert.equal(rx.connections.length, messages.length);
+  });
+});
+
+test("send: a receiver that writes the ACK and closes at once (end()) is fine", async () => {
+  const ackText = ackFor(ADT);
+  await withReceiver(async (socket) => {
+    await collectFrames(socket);
+    socket.end(frame(ackText));
+  }, async (rx) => {
+    const ack = await clientFor(rx).send(ADT);
+    assert.equal(ack.raw, ackText);
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // Reading the ACK frame: fragmentation, padding, tolerated shapes
 // ---------------------------------------------------------------------------------------
@@ -315,6 +359,36 @@ test("send: no reply -> TIMEOUT with sent: true, settling shortly after ackTimeo
     assert.ok(elapsed >= 250, `settled after ${elapsed} ms, before ackTimeout`);
     assert.ok(elapsed < 1500, `settled after ${elapsed} ms`);
     assert.deepEqual(seen[0], frame(ADT), "the message was on the wire");
+  });
+});
+
+test("send: ackTimeout bounds the whole ACK frame, not the gap between bytes", async () => {
+  await withReceiver(async (socket) => {
+    socket.setNoDelay(true);
+    await collectFrames(socket);
+    for (const byte of frame(ackFor(ADT))) {
+      if (socket.destroyed) return;
+      socket.write(Buffer.from([byte]));
+      await sleep(50); // about 5 s for the whole frame, one byte every 50 ms
+    }
+  }, async (rx) => {
+    const started = Date.now();
+    await assert.rejects(clientFor(rx, { ackTimeout: 400 }).send(ADT), transportError("TIMEOUT", true));
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 350 && elapsed < 2000, `settled after ${elapsed} ms`);
+  });
+});
+
+test("send: after a TIMEOUT the client closes the connection", async () => {
+  let serverClosed;
+  await withReceiver(async (socket) => {
+    serverClosed = new Promise((resolve) => socket.once("close", () => resolve(Date.now())));
+    await collectFrames(socket).catch(() => {});
+  }, async (rx) => {
+    await assert.rejects(clientFor(rx, { ackTimeout: 300 }).send(ADT), transportError("TIMEOUT", true));
+    const rejectedAt = Date.now();
+    const closedAt = await within(serverClosed, 2000, "the receiver seeing its socket close");
+    assert.ok(closedAt - rejectedAt < 1000);
   });
 });
 
@@ -449,6 +523,31 @@ test("send: an ACK frame over maxFrameBytes -> MALFORMED_FRAME (limit counts byt
   });
 });
 
+test("send: an oversize frame fails as soon as the limit is passed, without waiting for its end", async () => {
+  await withReceiver(async (socket) => {
+    await collectFrames(socket);
+    socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from("MSH|" + "x".repeat(300))])); // never finished
+  }, async (rx) => {
+    const started = Date.now();
+    await assert.rejects(clientFor(rx, { maxFrameBytes: 100, ackTimeout: 10000 }).send(ADT), transportError("MALFORMED_FRAME", true));
+    assert.ok(Date.now() - started < 3000, "waited for the frame to end (or for the timeout)");
+  });
+});
+
+test("send: the default maxFrameBytes is 1 MiB (1,048,576 content bytes accepted, one more refused)", async () => {
+  const sized = (n) => {
+    const base = "MSH|^~\\&|R|F|S|F|20260510||ACK|A1|P|2.5\rMSA|AA|MSG00001|";
+    return base + "y".repeat(n - base.length);
+  };
+  await withReceiver(replyWith(sized(1024 * 1024)), async (rx) => {
+    const ack = await clientFor(rx).send(ADT);
+    assert.equal(ack.raw.length, 1024 * 1024);
+  });
+  await withReceiver(replyWith(sized(1024 * 1024 + 1)), async (rx) => {
+    await assert.rejects(clientFor(rx).send(ADT), transportError("MALFORMED_FRAME", true));
+  });
+});
+
 test("send: non-MLLP bytes (an HTTP reply) -> MALFORMED_FRAME", async () => {
   await withReceiver(async (socket) => {
     await collectFrames(socket);
@@ -499,6 +598,19 @@ test("send: an ACK for another control id -> MALFORMED_ACK with sent: true", asy
   });
 });
 
+test("send: a NAK for another control id is MALFORMED_ACK too; MSA-2 is compared trimmed", async () => {
+  const wrongNak = ackFor(ADT, "AE", "|Patient not found").replace("MSA|AE|MSG00001", "MSA|AE|MSG99999");
+  await withReceiver(replyWith(wrongNak), async (rx) => {
+    await assert.rejects(clientFor(rx).send(ADT), transportError("MALFORMED_ACK", true));
+  });
+  const padded = ackFor(ADT).replace("MSA|AA|MSG00001", "MSA| AA | MSG00001 ");
+  await withReceiver(replyWith(padded), async (rx) => {
+    const ack = await clientFor(rx).send(ADT);
+    assert.equal(ack.code, "AA");
+    assert.equal(ack.controlId, "MSG00001");
+  });
+});
+
 test("send: verifyControlId: false accepts an ACK for another control id", async () => {
   const wrong = ackFor(ADT).replace("MSA|AA|MSG00001", "MSA|AA|MSG99999");
   await withReceiver(replyWith(wrong), async (rx) => {
@@ -538,6 +650,22 @@ test("send: nothing listening -> CONNECTION_REFUSED, sent: false", async () => {
 test("send: an unknown host name -> CONNECTION_REFUSED, sent: false", async () => {
   const client = new MllpClient({ host: "no-such-host.invalid", port: 2575, tls: false, connectTimeout: 8000 });
   await assert.rejects(client.send(ADT), transportError("CONNECTION_REFUSED", false));
+});
+
+test("send: TLS is on by default: a plain MLLP receiver sees a TLS ClientHello, never the message, and the call fails with TLS_ERROR", async () => {
+  const firstChunks = [];
+  await withReceiver((socket) => {
+    socket.once("data", (chunk) => {
+      firstChunks.push(chunk);
+      socket.write(frame(ackFor(ADT))); // what a plain-TCP receiver would answer
+    });
+  }, async (rx) => {
+    const client = new MllpClient({ host: "127.0.0.1", port: rx.port, connectTimeout: 5000, ackTimeout: 5000 });
+    await assert.rejects(client.send(ADT), transportError("TLS_ERROR", false));
+    assert.equal(firstChunks.length, 1);
+    assert.equal(firstChunks[0][0], 0x16, "the first byte is not a TLS handshake record");
+    assert.equal(firstChunks[0].includes(Buffer.from("MSG00001")), false, "the message went out in clear");
+  });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -707,8 +835,12 @@ test("send: an already-aborted signal rejects without connecting", async () => {
 test("send: a signal that never aborts does not change the result", async () => {
   await withReceiver(replyWith(ackFor(ADT)), async (rx) => {
     const controller = new AbortController();
-    const ack = await clientFor(rx).send(ADT, { signal: controller.signal });
-    assert.equal(ack.code, "AA");
+    const client = clientFor(rx);
+    for (let i = 0; i < 3; i++) {
+      const ack = await client.send(ADT, { signal: controller.signal });
+      assert.equal(ack.code, "AA");
+    }
+    assert.equal(getEventListeners(controller.signal, "abort").length, 0, "abort listeners left on the signal");
     controller.abort(); // after settling: harmless
   });
 });

@@ -6,7 +6,8 @@
 //   node run.js --quick                           # smoke run (under a minute once built)
 //
 // Options: --quick, --reps N, --seconds S, --cases id,id, --clients id,id, --no-build,
-//          --no-pin, --out DIR (default: results).
+//          --no-pin, --wait-quiet S (wait up to S s for other processes to go idle first;
+//          default 180, 0 with --quick), --out DIR (default: results).
 //
 // It builds native/ (bench-receiver, bench-client) with CARGO_TARGET_DIR=<repo>/target/bench,
 // makes a throwaway CA + server certificate there with openssl, generates the 8 MiB message
@@ -36,7 +37,7 @@ const MB = 1e6;
 // Options
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: null, seconds: null, cases: null, clients: null, build: true, pin: true, out: path.join(BENCH, "results") };
+  const o = { quick: false, reps: null, seconds: null, cases: null, clients: null, build: true, pin: true, waitQuiet: null, out: path.join(BENCH, "results") };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     else if (a === "--clients") o.clients = value().split(",");
     else if (a === "--no-build") o.build = false;
     else if (a === "--no-pin") o.pin = false;
+    else if (a === "--wait-quiet") o.waitQuiet = Number(value());
     else if (a === "--out") o.out = path.resolve(value());
     else if (a === "--help" || a === "-h") {
       process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(2, 10).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
@@ -58,6 +60,7 @@ function parseArgs(argv) {
   }
   o.reps ??= o.quick ? 1 : 2;
   o.seconds ??= o.quick ? 0.3 : 5;
+  o.waitQuiet ??= o.quick ? 0 : 180;
   return o;
 }
 
@@ -233,6 +236,50 @@ function machine() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Background load: the machine's busy CPU time (/proc/stat) minus what the benchmark's own
+// processes used is what other processes took while a client ran.
+
+const USER_HZ = 100;
+
+function busySeconds() {
+  try {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest is inside user)
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
+function selfCpuSeconds() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** CPUs' worth of busy time over `ms` of wall time, all processes. */
+async function sampleBusy(ms) {
+  const b0 = busySeconds();
+  const s0 = selfCpuSeconds();
+  await new Promise((r) => setTimeout(r, ms));
+  const b1 = busySeconds();
+  if (b0 === null || b1 === null) return 0;
+  return Math.max(0, b1 - b0 - (selfCpuSeconds() - s0)) / (ms / 1000);
+}
+
+async function waitQuiet(limitS) {
+  let load = await sampleBusy(2000);
+  if (load < 0.15 || limitS <= 0) return load;
+  log(`other processes use ${(load * 100).toFixed(0)}% of a CPU; waiting up to ${limitS} s for the machine to settle (--wait-quiet) ...`);
+  const until = Date.now() + limitS * 1000;
+  while (Date.now() < until) {
+    load = await sampleBusy(5000);
+    if (load < 0.15) break;
+  }
+  log(`  background load now ${(load * 100).toFixed(0)}% of a CPU`);
+  return load;
+}
+
+// ---------------------------------------------------------------------------------------
 // The receiver
 
 class Receiver {
@@ -317,7 +364,7 @@ function clientCommand(client, kase, port, opts) {
 function runClient(client, kase, port, opts, pinCpu) {
   const [cmd, args] = clientCommand(client, kase, port, opts);
   const [c, a] = pinCpu === null ? [cmd, args] : ["taskset", ["-c", String(pinCpu), cmd, ...args]];
-  const deadlineMs = (opts.seconds * 2 + 2 + 60) * 1000;
+  const deadlineMs = (opts.seconds * 2 + 2 + (opts.quick ? 20 : 60)) * 1000;
   return new Promise((resolve) => {
     const child = spawn(c, a, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -348,7 +395,7 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
-function summarize(r, before, after) {
+function summarize(r, before, after, window) {
   if (r.failed) return { failed: r.failed };
   const lat = Float64Array.from(r.latenciesUs).sort();
   const rcvWall = after && before ? after.wall_s - before.wall_s : null;
@@ -366,6 +413,8 @@ function summarize(r, before, after) {
     receiverCpuPct: rcvWall ? (rcvCpu / rcvWall) * 100 : null,
     receiverCpuUsPerMsg: after && before && after.messages > before.messages ? (rcvCpu / (after.messages - before.messages)) * 1e6 : null,
     receiverMessages: after && before ? after.messages - before.messages : null,
+    // Other processes' CPU while this client ran, in % of one CPU (see busySeconds()).
+    backgroundCpuPct: window && window.busyS !== null && r.cpuTotalS !== undefined && rcvCpu !== null ? (Math.max(0, window.busyS - r.cpuTotalS - rcvCpu - window.selfS) / window.wallS) * 100 : null,
   };
 }
 
@@ -401,6 +450,8 @@ function aggregate(results) {
     cr.oursToBestPeer = ours?.best && bestPeer ? ours.best.msgsPerS / bestPeer.best.msgsPerS : null;
     cr.oursToFloor = ours?.best && byId["node-net"]?.best ? ours.best.msgsPerS / byId["node-net"].best.msgsPerS : null;
     cr.oursToLimit = ours?.ratioToLimit ?? null;
+    const bg = cr.clients.flatMap((c) => c.runs.map((r) => r.backgroundCpuPct)).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+    cr.backgroundCpuPct = bg.length ? { median: bg[Math.floor(bg.length / 2)], max: bg[bg.length - 1] } : null;
   }
 }
 
@@ -446,7 +497,7 @@ function markdown(report) {
   L.push("");
   L.push(`Measured ${report.date} with \`${report.command}\`${report.quick ? " (**--quick smoke run: numbers are not meaningful**)" : ""}.`);
   L.push("");
-  L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, ${m.kernel}; Node ${m.node}; ${m.rustc}; ${m.python}. Repository at ${m.commit}; addon ${m.addon}.`);
+  L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, ${m.kernel}; Node ${m.node}; ${m.rustc}; ${m.python}. Repository at ${m.commit}; addon ${m.addon}. Other processes used ${report.backgroundCpuPctAtStart.toFixed(0)}% of a CPU when the run started.`);
   L.push("");
   L.push(`Each case ran ${report.reps} time(s) per client, at most ${report.seconds} s and at most the case's message count per run (after a warm-up); the table shows the **best** run by msgs/s (its p50/p99), the largest peak RSS over the runs, and the min–max msgs/s over the runs. Concurrency-1 cases pin the client to CPU 0 and the receiver to CPU 1 (\`taskset\`)${report.pinned ? "" : " — **not pinned in this run**"}. Every client runs in its own process; "× limit" is msgs/s over the bare Rust tokio client's in the same case. What each case measures: [bench/README.md](README.md).`);
   L.push("");
@@ -465,6 +516,7 @@ function markdown(report) {
     if (cr.bestPeer) extra.push(`ours / best peer (${cr.bestPeer.label}): **${fx(cr.oursToBestPeer)}**`);
     if (cr.oursToFloor !== null) extra.push(`ours / node:net: ${fx(cr.oursToFloor)}`);
     if (cr.oursToLimit !== null) extra.push(`ours / Rust limit: ${fx(cr.oursToLimit)}`);
+    if (cr.backgroundCpuPct) extra.push(`other processes' CPU during these runs: median ${cr.backgroundCpuPct.median.toFixed(0)}%, max ${cr.backgroundCpuPct.max.toFixed(0)}% of a CPU`);
     if (extra.length) L.push(extra.join(" · ") + "."), L.push("");
     L.push("| client | msgs/s | min–max | p50 | p99 | peak RSS | × limit | client CPU/msg | receiver CPU |");
     L.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -570,6 +622,7 @@ async function main() {
   makeEightMiB(MESSAGES.mdm8);
   const m = machine();
   const pinned = opts.pin && m.taskset && m.nproc >= 2;
+  const backgroundAtStart = await waitQuiet(opts.waitQuiet);
   checkClients(native);
   const notes = [];
   for (const c of CLIENTS) if (c.unavailable) log(`skipping ${c.id}: ${c.unavailable}`), notes.push(`${c.label ?? c.id} skipped: ${c.unavailable}.`);
@@ -603,11 +656,14 @@ async function main() {
       for (const entry of order) {
         const c = CLIENTS.find((x) => x.id === entry.id);
         const before = await receiver.stats();
+        const b0 = busySeconds(), s0 = selfCpuSeconds(), t0 = Date.now();
         const r = await runClient(c, kase, receiver.port, opts, pinned && kase.pin ? 0 : null);
         const after = await receiver.stats();
-        const s = summarize(r, before, after);
+        const b1 = busySeconds();
+        const window = { busyS: b0 === null || b1 === null ? null : b1 - b0, selfS: selfCpuSeconds() - s0, wallS: (Date.now() - t0) / 1000 };
+        const s = summarize(r, before, after, window);
         entry.runs.push(s);
-        log(s.failed ? `  ${entry.id.padEnd(16)} run ${rep + 1}: FAILED ${s.failed}` : `  ${entry.id.padEnd(16)} run ${rep + 1}: ${fmtRate(s.msgsPerS).padStart(8)} msgs/s  p50 ${fmtUs(s.p50Us).padStart(8)}  p99 ${fmtUs(s.p99Us).padStart(8)}  rss ${s.peakRssMB.toFixed(1)} MB  rcv cpu ${s.receiverCpuPct?.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}: ${s.firstError}` : ""}`);
+        log(s.failed ? `  ${entry.id.padEnd(16)} run ${rep + 1}: FAILED ${s.failed}` : `  ${entry.id.padEnd(16)} run ${rep + 1}: ${fmtRate(s.msgsPerS).padStart(8)} msgs/s  p50 ${fmtUs(s.p50Us).padStart(8)}  p99 ${fmtUs(s.p99Us).padStart(8)}  rss ${s.peakRssMB.toFixed(1)} MB  rcv cpu ${s.receiverCpuPct?.toFixed(0)}%  other cpu ${s.backgroundCpuPct?.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}: ${s.firstError}` : ""}`);
         await new Promise((res) => setTimeout(res, opts.quick ? 20 : 250));
       }
     }
@@ -638,6 +694,7 @@ async function main() {
     seconds: opts.seconds,
     pinned,
     machine: m,
+    backgroundCpuPctAtStart: backgroundAtStart * 100,
     notes,
     results,
     tlsCost,

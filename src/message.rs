@@ -53,7 +53,7 @@ fn invalid(reason: impl Into<String>) -> MllpError {
 /// Check and frame a text message, encoding it with `encoding`.
 pub fn prepare_text(message: &str, encoding: Encoding) -> Result<Prepared, MllpError> {
     match encoding {
-        Encoding::Utf8 => prepare_bytes(message.as_bytes()),
+        Encoding::Utf8 => prepare_bytes(message.as_bytes(), encoding),
         Encoding::Latin1 => {
             let mut bytes = Vec::with_capacity(message.len());
             for c in message.chars() {
@@ -65,14 +65,15 @@ pub fn prepare_text(message: &str, encoding: Encoding) -> Result<Prepared, MllpE
                 }
                 bytes.push(code as u8);
             }
-            prepare_bytes(&bytes)
+            prepare_bytes(&bytes, encoding)
         }
     }
 }
 
 /// Check and frame a message given as bytes. Bytes are sent as they are, except that `\r\n`
-/// and a lone `\n` between segments become `\r`.
-pub fn prepare_bytes(message: &[u8]) -> Result<Prepared, MllpError> {
+/// and a lone `\n` between segments become `\r`. `encoding` reads MSH-10 the way the ACK
+/// will be read, so that a non-ASCII control id compares equal to its echo in MSA-2.
+pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, MllpError> {
     if message.is_empty() {
         return Err(invalid("message is empty"));
     }
@@ -114,15 +115,15 @@ pub fn prepare_bytes(message: &[u8]) -> Result<Prepared, MllpError> {
     frame.push(END_BLOCK);
     frame.push(CARRIAGE_RETURN);
 
-    let control_id = if batch { None } else { Some(msh10(&frame[1..], field_sep)) };
+    let control_id = if batch { None } else { Some(msh10(&frame[1..], field_sep, encoding)) };
     Ok(Prepared { frame, control_id })
 }
 
 /// MSH-10 of the first segment, `""` when absent.
-fn msh10(message: &[u8], field_sep: u8) -> String {
+fn msh10(message: &[u8], field_sep: u8, encoding: Encoding) -> String {
     let first = message.split(|&b| b == CARRIAGE_RETURN).next().unwrap_or(&[]);
     let value = first.split(|&b| b == field_sep).nth(9).unwrap_or(&[]);
-    String::from_utf8_lossy(value).trim().to_string()
+    encoding.decode(value).trim().to_string()
 }
 
 #[cfg(test)]
@@ -131,7 +132,7 @@ mod tests {
 
     #[test]
     fn line_ends_become_cr() {
-        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n").unwrap();
+        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n", Encoding::Utf8).unwrap();
         assert_eq!(p.message(), b"MSH|^~\\&|||||||ADT|42|P|2.5\rPID|1\rPV1|1\r\r");
         assert_eq!(p.control_id.as_deref(), Some("42"));
     }

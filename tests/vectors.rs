@@ -112,7 +112,7 @@ fn message_vectors() {
         let input = case["input"].as_str().unwrap();
         let encoding = Encoding::parse(case["encoding"].as_str().unwrap_or("utf8")).unwrap();
         let result = match case["inputKind"].as_str().unwrap() {
-            "bytes" => prepare_bytes(&bytes(input)),
+            "bytes" => prepare_bytes(&bytes(input), encoding),
             _ => prepare_text(input, encoding),
         };
         if let Some(code) = case["error"].as_str() {

@@ -1,7 +1,12 @@
 "use strict";
 // Ours: @glion/mllp-client, loaded from the repository root (the built addon next to it).
+// For profiling, GLION_BENCH_ADDON=/path/to/an-unstripped.node loads the same JS layer over
+// another build of the addon (see README.md, "Profiling our client").
 const { defineClient } = require("./_driver.js");
-const { MllpClient } = require("../../index.js");
+
+const { MllpClient } = process.env.GLION_BENCH_ADDON
+  ? { MllpClient: require("../../lib/native-client.js").createClientClass(require(process.env.GLION_BENCH_ADDON)) }
+  : require("../../index.js");
 
 function newClient(opts) {
   return new MllpClient({

@@ -11,7 +11,8 @@ Connection per message: `with MLLPClient(host, port) as c: c.send_message(text)`
 Persistent: one MLLPClient per worker. Concurrency C: C threads (the GIL is released while
 a thread waits on its socket). `send_message()` returns the bytes of one `recv()`; the ACK
 is checked for `MSA|AA|<MSH-10>`. Prints one JSON line: ok, errors, firstError, elapsedS,
-latenciesUs, peakRssKiB, cpuUserS, cpuSysS (CPU of the measured phase only).
+latenciesUs, peakRssKiB, cpuUserS, cpuSysS (CPU of the measured phase only), cpuTotalS
+(the whole process).
 """
 
 import argparse
@@ -151,6 +152,7 @@ def main():
         "peakRssKiB": peak_rss_kib(),
         "cpuUserS": r1.ru_utime - r0.ru_utime,
         "cpuSysS": r1.ru_stime - r0.ru_stime,
+        "cpuTotalS": r1.ru_utime + r1.ru_stime,
         "latenciesUs": [round(v, 1) for v in latencies],
     }
     sys.stdout.write(json.dumps(out) + "\n")

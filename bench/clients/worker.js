@@ -8,7 +8,7 @@
 //        [--warmup W] [--enhanced] [--tls-ca CA.pem --servername NAME]
 //
 // Prints one JSON line: ok, errors, firstError, elapsedS, latenciesUs, peakRssKiB,
-// cpuUserS, cpuSysS (CPU of the measured phase only).
+// cpuUserS, cpuSysS (CPU of the measured phase only), cpuTotalS (the whole process).
 
 const fs = require("node:fs");
 const path = require("node:path");
@@ -65,6 +65,7 @@ async function main() {
   const cpu0 = process.cpuUsage();
   const r = await adapter.run(opts, { ...phase, count: o.count, seconds: o.seconds });
   const cpu = process.cpuUsage(cpu0);
+  const total = process.cpuUsage();
   const out = {
     ok: r.ok,
     errors: r.errors,
@@ -73,6 +74,7 @@ async function main() {
     peakRssKiB: peakRssKiB(),
     cpuUserS: cpu.user / 1e6,
     cpuSysS: cpu.system / 1e6,
+    cpuTotalS: (total.user + total.system) / 1e6,
     latenciesUs: r.latencies.map((v) => Math.round(v * 10) / 10),
   };
   // Write and leave: some clients keep timers or sockets that would hold the loop open.

@@ -24,7 +24,7 @@ fn normalized(input: &[u8]) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let prepared = prepare_bytes(data);
+    let prepared = prepare_bytes(data, Encoding::Utf8);
     match &prepared {
         Ok(p) => {
             let frame = &p.frame;

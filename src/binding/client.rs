@@ -227,7 +227,7 @@ impl NativeClient {
     fn prepare(&self, message: Either<String, BufferSlice>) -> std::result::Result<Prepared, MllpError> {
         match message {
             Either::A(text) => prepare_text(&text, self.settings.encoding),
-            Either::B(bytes) => prepare_bytes(&bytes),
+            Either::B(bytes) => prepare_bytes(&bytes, self.settings.encoding),
         }
     }
 }

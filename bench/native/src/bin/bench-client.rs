@@ -8,7 +8,7 @@
 //!                [--warmup W] [--enhanced] [--tls-ca CA.pem --servername NAME] [--impl bare|core]
 //!
 //! Prints one JSON line: ok, errors, firstError, elapsedS, latenciesUs, peakRssKiB,
-//! cpuUserS, cpuSysS (CPU of the measured phase only).
+//! cpuUserS, cpuSysS (CPU of the measured phase only), cpuTotalS (the whole process).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -354,7 +354,7 @@ async fn main() {
     let first_error = run.first_error.lock().unwrap().clone();
     let lat_json: Vec<String> = lat.iter().map(|v| format!("{v:.1}")).collect();
     println!(
-        "{{\"ok\":{},\"errors\":{},\"firstError\":{},\"elapsedS\":{:.6},\"peakRssKiB\":{},\"cpuUserS\":{:.6},\"cpuSysS\":{:.6},\"latenciesUs\":[{}]}}",
+        "{{\"ok\":{},\"errors\":{},\"firstError\":{},\"elapsedS\":{:.6},\"peakRssKiB\":{},\"cpuUserS\":{:.6},\"cpuSysS\":{:.6},\"cpuTotalS\":{:.6},\"latenciesUs\":[{}]}}",
         run.ok.load(Relaxed),
         run.errors.load(Relaxed),
         first_error.map(|e| json_string(&e)).unwrap_or_else(|| "null".into()),
@@ -362,6 +362,7 @@ async fn main() {
         peak_rss_kib(),
         user,
         sys,
+        user1 + sys1,
         lat_json.join(",")
     );
 }
