@@ -12,16 +12,18 @@
 // and a socket cannot outlive its request, so `pool` (other than false) is INVALID_INPUT too.
 
 import { connect } from "cloudflare:sockets";
-import { parseAck, exceptionFromAck } from "@glion/ack";
+import { parseAck } from "@glion/ack";
 import { FrameDecoder, encodeFrame, prepareMessage, decodeText } from "@glion/ack/wire";
 // CommonJS modules (one definition of each, shared with the other entries).
 import errors from "./lib/errors.js";
 import options from "./lib/options.js";
+import ackResult from "./lib/ack-result.js";
 
 export * from "@glion/ack";
 
 const { MllpClientError } = errors;
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = options;
+const { toAck, settle } = ackResult;
 
 export { MllpClientError };
 
@@ -73,31 +75,6 @@ function prepare(message, encoding) {
     }
     throw error;
   }
-}
-
-/** The public Ack shape, the same keys in the same order as the Node entry. */
-function toAck(parsed) {
-  return {
-    code: parsed.code,
-    controlId: parsed.controlId,
-    message: parsed.message ?? undefined,
-    errorCode: parsed.errorCode ?? undefined,
-    severity: parsed.severity ?? undefined,
-    errors: parsed.errors.map((e) => ({
-      errorCode: e.errorCode ?? undefined,
-      errorText: e.errorText ?? undefined,
-      severity: e.severity ?? undefined,
-      location: e.location ?? undefined,
-    })),
-    raw: parsed.raw,
-  };
-}
-
-/** AA/CA are returned; AE/AR/CE/CR throw the most specific @glion/ack exception. */
-function settle(result) {
-  const exception = exceptionFromAck(result);
-  if (exception) throw exception;
-  return result;
 }
 
 /** A one-shot timer whose expiry rejects `promise` (marked handled) with `onExpire()`'s error. */

@@ -93,6 +93,7 @@ const CASES = [
  */
 const CLIENTS = [
   { id: "glion", kind: "node", role: "ours", label: "@glion/mllp-client (ours)" },
+  { id: "glion-bytes", kind: "node", role: "diag", label: "ours, message as bytes", cases: ["large-8mib"] },
   { id: "node-net", kind: "node", role: "floor", label: "node:net hand-written (floor)" },
   { id: "node-hl7-client", kind: "node", role: "peer", pkg: "node-hl7-client" },
   { id: "simple-hl7", kind: "node", role: "peer", pkg: "simple-hl7" },
@@ -103,6 +104,10 @@ const CLIENTS = [
 ];
 
 const PENDING_POOL = "pending: pool (issue 7 item 3)";
+/** A run during which other processes used more than this (% of one CPU) is "disturbed". */
+const DISTURBED_PCT = 25;
+/** Extra runs per client and case to replace disturbed ones. */
+const EXTRA_RUNS = 2;
 
 // ---------------------------------------------------------------------------------------
 // Preparation: build, certificates, messages, availability
@@ -266,16 +271,16 @@ async function sampleBusy(ms) {
   return Math.max(0, b1 - b0 - (selfCpuSeconds() - s0)) / (ms / 1000);
 }
 
-async function waitQuiet(limitS) {
-  let load = await sampleBusy(2000);
+async function waitQuiet(limitS, { quiet = false, sampleMs = 2000 } = {}) {
+  let load = await sampleBusy(sampleMs);
   if (load < 0.15 || limitS <= 0) return load;
-  log(`other processes use ${(load * 100).toFixed(0)}% of a CPU; waiting up to ${limitS} s for the machine to settle (--wait-quiet) ...`);
+  if (!quiet) log(`other processes use ${(load * 100).toFixed(0)}% of a CPU; waiting up to ${limitS} s for the machine to settle (--wait-quiet) ...`);
   const until = Date.now() + limitS * 1000;
   while (Date.now() < until) {
-    load = await sampleBusy(5000);
+    load = await sampleBusy(Math.max(sampleMs, 1000));
     if (load < 0.15) break;
   }
-  log(`  background load now ${(load * 100).toFixed(0)}% of a CPU`);
+  if (!quiet) log(`  background load now ${(load * 100).toFixed(0)}% of a CPU`);
   return load;
 }
 
@@ -413,6 +418,8 @@ function summarize(r, before, after, window) {
     receiverCpuPct: rcvWall ? (rcvCpu / rcvWall) * 100 : null,
     receiverCpuUsPerMsg: after && before && after.messages > before.messages ? (rcvCpu / (after.messages - before.messages)) * 1e6 : null,
     receiverMessages: after && before ? after.messages - before.messages : null,
+    tlsFull: after && before ? after.tls_full - before.tls_full : null,
+    tlsResumed: after && before ? after.tls_resumed - before.tls_resumed : null,
     // Other processes' CPU while this client ran, in % of one CPU (see busySeconds()).
     backgroundCpuPct: window && window.busyS !== null && r.cpuTotalS !== undefined && rcvCpu !== null ? (Math.max(0, window.busyS - r.cpuTotalS - rcvCpu - window.selfS) / window.wallS) * 100 : null,
   };
@@ -434,7 +441,10 @@ function aggregate(results) {
   for (const cr of results) {
     const byId = Object.fromEntries(cr.clients.map((c) => [c.id, c]));
     for (const c of cr.clients) {
-      const good = c.runs.filter((r) => !r.failed && r.ok > 0);
+      const ran = c.runs.filter((r) => !r.failed && r.ok > 0);
+      // Undisturbed runs only, when there are any (see DISTURBED_PCT).
+      const good = ran.some((r) => !r.disturbed) ? ran.filter((r) => !r.disturbed) : ran;
+      c.disturbed = good.length > 0 && good.every((r) => r.disturbed);
       c.best = good.length ? good.reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a)) : null;
       c.peakRssMB = good.length ? Math.max(...good.map((r) => r.peakRssMB)) : null;
       c.spread = good.length > 1 ? [Math.min(...good.map((r) => r.msgsPerS)), Math.max(...good.map((r) => r.msgsPerS))] : null;
@@ -490,7 +500,10 @@ const fx = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(2)}`);
 const fmtRate = (v) => (v >= 1000 ? `${Math.round(v).toLocaleString("en-US")}` : v >= 10 ? v.toFixed(0) : v.toFixed(1));
 const fmtUs = (v) => (v === null || v === undefined ? "–" : v >= 10000 ? `${(v / 1000).toFixed(1)} ms` : v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${Math.round(v)} µs`);
 
-function markdown(report) {
+/** `where`: "results" for results/latest.md, "readme" for the Performance section of README.md. */
+function markdown(report, where = "results") {
+  const readmeLink = where === "readme" ? "#cases" : "../README.md#cases";
+  const chart = where === "readme" ? "results/chart.svg" : "chart.svg";
   const m = report.machine;
   const L = [];
   L.push("## Performance");
@@ -499,9 +512,9 @@ function markdown(report) {
   L.push("");
   L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, ${m.kernel}; Node ${m.node}; ${m.rustc}; ${m.python}. Repository at ${m.commit}; addon ${m.addon}. Other processes used ${report.backgroundCpuPctAtStart.toFixed(0)}% of a CPU when the run started.`);
   L.push("");
-  L.push(`Each case ran ${report.reps} time(s) per client, at most ${report.seconds} s and at most the case's message count per run (after a warm-up); the table shows the **best** run by msgs/s (its p50/p99), the largest peak RSS over the runs, and the min–max msgs/s over the runs. Concurrency-1 cases pin the client to CPU 0 and the receiver to CPU 1 (\`taskset\`)${report.pinned ? "" : " — **not pinned in this run**"}. Every client runs in its own process; "× limit" is msgs/s over the bare Rust tokio client's in the same case. What each case measures: [bench/README.md](README.md).`);
+  L.push(`Each case ran ${report.reps} time(s) per client, at most ${report.seconds} s and at most the case's message count per run (after a warm-up); the table shows the **best** undisturbed run by msgs/s (its p50/p99), the largest peak RSS over those runs, and their min–max msgs/s. Concurrency-1 cases pin the client to CPU 0 and the receiver to CPU 1 (\`taskset\`)${report.pinned ? "" : " — **not pinned in this run**"}. Every client runs in its own process; "× limit" is msgs/s over the bare Rust tokio client's in the same case. What each case measures: [bench/README.md](${readmeLink}).`);
   L.push("");
-  L.push("![msgs/s relative to the bare Rust client, per case](results/chart.svg)");
+  L.push(`![msgs/s relative to the bare Rust client, per case](${chart})`);
   L.push("");
   L.push("### Targets (issue 7)");
   L.push("");
@@ -531,7 +544,7 @@ function markdown(report) {
         continue;
       }
       const b = c.best;
-      const rate = `${fmtRate(b.msgsPerS)}${c.errors ? ` (${c.errors} errors)` : ""}`;
+      const rate = `${fmtRate(b.msgsPerS)}${c.errors ? ` (${c.errors} errors)` : ""}${c.disturbed ? " ⚠" : ""}`;
       const spread = c.spread ? `${fmtRate(c.spread[0])}–${fmtRate(c.spread[1])}` : "";
       L.push(`| ${name} | ${rate} | ${spread} | ${fmtUs(b.p50Us)} | ${fmtUs(b.p99Us)} | ${c.peakRssMB.toFixed(1)} MB | ${fx(c.ratioToLimit)} | ${fmtUs(b.clientCpuUsPerMsg)} | ${b.receiverCpuPct === null ? "–" : `${b.receiverCpuPct.toFixed(0)}% (${fmtUs(b.receiverCpuUsPerMsg)}/msg)`} |`);
     }
@@ -540,13 +553,15 @@ function markdown(report) {
   if (report.tlsCost.length) {
     L.push("### TLS per-send cost (TLS c=1 against plain connection per message c=1)");
     L.push("");
-    L.push("| client | plain µs/msg | TLS µs/msg | TLS cost per send | TLS p50 − plain p50 |");
-    L.push("|---|---:|---:|---:|---:|");
-    for (const t of report.tlsCost) L.push(`| ${t.label} | ${t.plainUs.toFixed(0)} | ${t.tlsUs.toFixed(0)} | +${(t.tlsUs - t.plainUs).toFixed(0)} µs (${fx(t.tlsUs / t.plainUs)}×) | +${(t.tlsP50 - t.plainP50).toFixed(0)} µs |`);
+    L.push("| client | plain µs/msg | TLS µs/msg | TLS cost per send | TLS p50 − plain p50 | handshakes resumed |");
+    L.push("|---|---:|---:|---:|---:|---:|");
+    for (const t of report.tlsCost) L.push(`| ${t.label} | ${t.plainUs.toFixed(0)} | ${t.tlsUs.toFixed(0)} | +${(t.tlsUs - t.plainUs).toFixed(0)} µs (${fx(t.tlsUs / t.plainUs)}×) | +${(t.tlsP50 - t.plainP50).toFixed(0)} µs | ${t.resumedPct === null ? "–" : `${t.resumedPct.toFixed(0)}%`} |`);
     L.push("");
-    L.push("µs/msg = 1 / msgs/s of the best run. TLS 1.3 with a P-256 certificate; ours and the Rust clients resume sessions (rustls default), the node:tls floor does full handshakes (no `session` reuse by hand).");
+    L.push("µs/msg = 1 / msgs/s of the best run. TLS 1.3 (rustls receiver) with a P-256 certificate from a throwaway CA; \"handshakes resumed\" is counted by the receiver (rustls `handshake_kind()`): the rustls clients resume sessions by default; the node:tls floor passes the last `session` it got back to `tls.connect()`.");
     L.push("");
   }
+  L.push(`⚠ = every run of that client in that case was disturbed: other processes used more than ${DISTURBED_PCT}% of a CPU meanwhile. Disturbed runs are repeated (up to ${EXTRA_RUNS} more) and left out of the best-of when an undisturbed run exists.`);
+  L.push("");
   L.push("Receiver CPU is the bench-receiver's own CPU time (getrusage) over the run's wall time, in % of one CPU (it may use both): it is never near its limit, so it is not the bottleneck. Client CPU/msg is the client process's CPU time over the measured phase, all threads, per message.");
   if (report.notes.length) {
     L.push("");
@@ -556,7 +571,7 @@ function markdown(report) {
   return L.join("\n");
 }
 
-const COLORS = { glion: "#d62728", "node-net": "#7f7f7f", "node-hl7-client": "#1f77b4", "simple-hl7": "#2ca02c", "medplum-hl7": "#9467bd", "python-hl7": "#bcbd22", rust: "#ff7f0e", "rust-core": "#e377c2" };
+const COLORS = { glion: "#d62728", "glion-bytes": "#ff9896", "node-net": "#7f7f7f", "node-hl7-client": "#1f77b4", "simple-hl7": "#2ca02c", "medplum-hl7": "#9467bd", "python-hl7": "#bcbd22", rust: "#ff7f0e", "rust-core": "#e377c2" };
 
 function svgChart(report) {
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -631,6 +646,7 @@ async function main() {
 
   const cases = CASES.filter((k) => !opts.cases || opts.cases.includes(k.id)).filter((k) => !(k.tls && certError));
   const clients = CLIENTS.filter((c) => !opts.clients || opts.clients.includes(c.id) || c.id === "rust");
+  const inCase = (c, kase) => !c.cases || c.cases.includes(kase.id);
   const results = [];
   for (const kase of cases) {
     log(`\n== ${kase.title}`);
@@ -639,7 +655,7 @@ async function main() {
     if (kase.tls) args.push("--tls", path.join(CERTS, "server.pem"), path.join(CERTS, "server.key"));
     const receiver = await Receiver.start(args, pinned && kase.pin ? 1 : null);
     const cr = { id: kase.id, title: kase.title, short: kase.short, mode: kase.mode, concurrency: kase.concurrency, pinned: pinned && kase.pin, clients: [] };
-    for (const c of clients) {
+    for (const c of clients.filter((c) => inCase(c, kase))) {
       const entry = { id: c.id, label: c.label, role: c.role, runs: [] };
       if (c.unavailable) entry.skipped = "not available (see notes)";
       else if (!supported(c, kase)) {
@@ -650,21 +666,33 @@ async function main() {
       cr.clients.push(entry);
     }
     const runnable = cr.clients.filter((e) => !e.skipped);
+    const runOnce = async (entry, label) => {
+      const c = CLIENTS.find((x) => x.id === entry.id);
+      // On a shared machine, wait (a little) for other processes to go idle before each run.
+      if (opts.waitQuiet > 0) await waitQuiet(Math.min(30, opts.waitQuiet), { quiet: true, sampleMs: 500 });
+      const before = await receiver.stats();
+      const b0 = busySeconds(), s0 = selfCpuSeconds(), t0 = Date.now();
+      const r = await runClient(c, kase, receiver.port, opts, pinned && kase.pin ? 0 : null);
+      const after = await receiver.stats();
+      const b1 = busySeconds();
+      const window = { busyS: b0 === null || b1 === null ? null : b1 - b0, selfS: selfCpuSeconds() - s0, wallS: (Date.now() - t0) / 1000 };
+      const s = summarize(r, before, after, window);
+      s.disturbed = s.backgroundCpuPct !== null && s.backgroundCpuPct > DISTURBED_PCT;
+      entry.runs.push(s);
+      log(s.failed ? `  ${entry.id.padEnd(16)} ${label}: FAILED ${s.failed}` : `  ${entry.id.padEnd(16)} ${label}: ${fmtRate(s.msgsPerS).padStart(8)} msgs/s  p50 ${fmtUs(s.p50Us).padStart(8)}  p99 ${fmtUs(s.p99Us).padStart(8)}  rss ${s.peakRssMB.toFixed(1)} MB  rcv cpu ${s.receiverCpuPct?.toFixed(0)}%  other cpu ${s.backgroundCpuPct?.toFixed(0)}%${s.disturbed ? " (disturbed)" : ""}${s.errors ? `  ERRORS ${s.errors}: ${s.firstError}` : ""}`);
+      await new Promise((res) => setTimeout(res, opts.quick ? 20 : 250));
+    };
     for (let rep = 0; rep < opts.reps; rep++) {
       // Rotate the order each repetition so that no client always runs first or last.
       const order = runnable.map((_, i) => runnable[(i + rep) % runnable.length]);
-      for (const entry of order) {
-        const c = CLIENTS.find((x) => x.id === entry.id);
-        const before = await receiver.stats();
-        const b0 = busySeconds(), s0 = selfCpuSeconds(), t0 = Date.now();
-        const r = await runClient(c, kase, receiver.port, opts, pinned && kase.pin ? 0 : null);
-        const after = await receiver.stats();
-        const b1 = busySeconds();
-        const window = { busyS: b0 === null || b1 === null ? null : b1 - b0, selfS: selfCpuSeconds() - s0, wallS: (Date.now() - t0) / 1000 };
-        const s = summarize(r, before, after, window);
-        entry.runs.push(s);
-        log(s.failed ? `  ${entry.id.padEnd(16)} run ${rep + 1}: FAILED ${s.failed}` : `  ${entry.id.padEnd(16)} run ${rep + 1}: ${fmtRate(s.msgsPerS).padStart(8)} msgs/s  p50 ${fmtUs(s.p50Us).padStart(8)}  p99 ${fmtUs(s.p99Us).padStart(8)}  rss ${s.peakRssMB.toFixed(1)} MB  rcv cpu ${s.receiverCpuPct?.toFixed(0)}%  other cpu ${s.backgroundCpuPct?.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}: ${s.firstError}` : ""}`);
-        await new Promise((res) => setTimeout(res, opts.quick ? 20 : 250));
+      for (const entry of order) await runOnce(entry, `run ${rep + 1}`);
+    }
+    // Runs disturbed by other processes do not count towards `reps`: repeat them (up to
+    // EXTRA_RUNS more per client) so that each client has `reps` undisturbed runs if it can.
+    if (!opts.quick) {
+      for (let extra = 0; extra < EXTRA_RUNS; extra++) {
+        const short = runnable.filter((e) => e.runs.filter((r) => !r.failed && !r.disturbed).length < opts.reps);
+        for (const entry of short) await runOnce(entry, `extra ${extra + 1}`);
       }
     }
     cr.receiver = await receiver.stop();
@@ -678,7 +706,7 @@ async function main() {
   if (plain && tlsRes) {
     for (const c of tlsRes.clients) {
       const p = plain.clients.find((x) => x.id === (c.id === "node-net" ? "node-net" : c.id));
-      if (c.best && p?.best) tlsCost.push({ id: c.id, label: c.id === "node-net" ? "node:tls hand-written (floor)" : c.label, plainUs: 1e6 / p.best.msgsPerS, tlsUs: 1e6 / c.best.msgsPerS, plainP50: p.best.p50Us, tlsP50: c.best.p50Us });
+      if (c.best && p?.best) tlsCost.push({ id: c.id, label: c.id === "node-net" ? "node:tls hand-written (floor)" : c.label, plainUs: 1e6 / p.best.msgsPerS, tlsUs: 1e6 / c.best.msgsPerS, plainP50: p.best.p50Us, tlsP50: c.best.p50Us, resumedPct: c.best.tlsFull + c.best.tlsResumed > 0 ? (100 * c.best.tlsResumed) / (c.best.tlsFull + c.best.tlsResumed) : null });
     }
   }
   if (tlsRes) {
@@ -704,6 +732,20 @@ async function main() {
   fs.writeFileSync(path.join(opts.out, "latest.json"), JSON.stringify(report, null, 2) + "\n");
   fs.writeFileSync(path.join(opts.out, "latest.md"), markdown(report));
   fs.writeFileSync(path.join(opts.out, "chart.svg"), svgChart(report) + "\n");
+  // A full run with every case and client also refreshes the Performance section of README.md.
+  const complete = !opts.quick && !opts.cases && !opts.clients && opts.out === path.join(BENCH, "results");
+  const readme = path.join(BENCH, "README.md");
+  if (complete && fs.existsSync(readme)) {
+    const text = fs.readFileSync(readme, "utf8");
+    const start = "<!-- performance:start -->";
+    const end = "<!-- performance:end -->";
+    const a = text.indexOf(start);
+    const b = text.indexOf(end);
+    if (a !== -1 && b > a) {
+      fs.writeFileSync(readme, text.slice(0, a + start.length) + "\n" + markdown(report, "readme").replace(/^## Performance\n\n/, "") + text.slice(b));
+      log("updated the Performance section of README.md");
+    }
+  }
   log(`\nwrote ${path.relative(process.cwd(), path.join(opts.out, "latest.md"))}, latest.json, chart.svg in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(markdown(report));
 }

@@ -2,37 +2,12 @@
 // MllpClient over the native addon, shared by the Node/Bun entry (index.js) and the Deno
 // entry (deno.js): they differ only in how the addon is loaded.
 
-const ackModule = require("@glion/ack");
+const { toAck, settle } = require("./ack-result.js");
 const { convertError } = require("./errors.js");
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.js");
 
-const { exceptionFromAck } = ackModule;
-
-/** The native Ack as the public Ack shape (absent fields are undefined, errors always an array). */
-function toAck(native) {
-  return {
-    code: native.code,
-    controlId: native.controlId,
-    message: native.message ?? undefined,
-    errorCode: native.errorCode ?? undefined,
-    severity: native.severity ?? undefined,
-    errors: native.errors.map((e) => ({
-      errorCode: e.errorCode ?? undefined,
-      errorText: e.errorText ?? undefined,
-      severity: e.severity ?? undefined,
-      location: e.location ?? undefined,
-    })),
-    raw: native.raw,
-  };
-}
-
-/** AA/CA resolve; AE/AR/CE/CR throw the most specific @glion/ack exception. */
-function settle(native) {
-  const ack = toAck(native);
-  const exception = exceptionFromAck(ack);
-  if (exception) throw exception;
-  return ack;
-}
+/** A native Ack as the public Ack: resolved for AA/CA, thrown as an exception otherwise. */
+const settleNative = (native) => settle(toAck(native));
 
 function rethrow(error) {
   throw convertError(error);
@@ -99,7 +74,7 @@ function createClientClass(native) {
       } catch (error) {
         return Promise.reject(convertError(error));
       }
-      pending = pending.then(settle, rethrow);
+      pending = pending.then(settleNative, rethrow);
       return signal ? withAbort(pending, signal, () => cancel.cancel()) : pending;
     }
 
@@ -128,7 +103,7 @@ function createClientClass(native) {
       }
       try {
         for (;;) {
-          const next = frames.next().then((a) => (a === null ? null : settle(a)), rethrow);
+          const next = frames.next().then((a) => (a === null ? null : settleNative(a)), rethrow);
           const ack = await withAbort(next, signal, () => frames.close());
           if (ack === null) return;
           yield ack;
@@ -142,4 +117,4 @@ function createClientClass(native) {
   return MllpClient;
 }
 
-module.exports = { createClientClass, toAck };
+module.exports = { createClientClass };

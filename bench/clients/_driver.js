@@ -3,12 +3,14 @@
 // message, the run loop (at most `count` messages and at most `seconds`, over `concurrency`
 // workers, one message in flight per worker), and the per-message latencies.
 //
-// An adapter is `defineClient({ name, supports, perMessage, connect })`:
+// An adapter is `defineClient({ name, supports, input?, perMessage, connect })`:
 //   supports:   { perMessage, persistent, enhanced, tls } (booleans)
 //   perMessage(opts) -> async send(text, id): one connection, one message, ACK checked
 //   connect(opts)    -> async { send(text, id), close() }: one persistent connection
 // where opts = { host, port, enhanced, tls: null | { ca, servername } }. `send` resolves
 // once the final ACK (AA; in enhanced mode CA then AA) for `id` is in, and rejects otherwise.
+// `text` is a string, or a Buffer when the adapter says `input: "bytes"` (the worker reuses
+// that Buffer for its next message once `send` has settled).
 // defineClient adds `run(opts, phase)`, the interface the runner uses through worker.js.
 
 const fs = require("node:fs");
@@ -22,8 +24,13 @@ function makeId() {
   return "B" + String(nextId++).padStart(ID_WIDTH - 1, "0");
 }
 
-/** Split an HL7 file around MSH-10; returns `() => ({ text, id })`. */
-function loadTemplate(file) {
+/**
+ * Split an HL7 file around MSH-10. Returns a factory that gives each worker its own
+ * `() => ({ text, id })`. With `input: "bytes"` the message is a Buffer that the worker keeps
+ * and rewrites in place (only the 12 id bytes change), as an application holding the
+ * message as bytes would: no string is built or encoded per message.
+ */
+function loadTemplate(file, input = "string") {
   const text = fs.readFileSync(file, "latin1").replace(/\r\n|\n/g, "\r");
   if (!text.startsWith("MSH")) throw new Error(`${file}: does not start with MSH`);
   const sep = text[3];
@@ -33,10 +40,21 @@ function loadTemplate(file) {
   if (at.length < 10) throw new Error(`${file}: MSH has no MSH-10`);
   const prefix = text.slice(0, at[8] + 1);
   const suffix = text.slice(at[9]);
-  return () => {
+  if (input === "bytes") {
+    return () => {
+      const buf = Buffer.from(prefix + "0".repeat(ID_WIDTH) + suffix, "latin1");
+      return () => {
+        const id = makeId();
+        buf.write(id, prefix.length, "latin1");
+        return { text: buf, id };
+      };
+    };
+  }
+  const makeMessage = () => {
     const id = makeId();
     return { text: prefix + id + suffix, id };
   };
+  return () => makeMessage;
 }
 
 /**
@@ -54,7 +72,7 @@ function checkAcks(acks, id, enhanced) {
 }
 
 function defineClient(adapter) {
-  async function run(opts, { mode, concurrency, count, seconds, makeMessage }) {
+  async function run(opts, { mode, concurrency, count, seconds, messages }) {
     if (mode === "persistent" && !adapter.connect) throw new Error(`${adapter.name}: no persistent mode`);
     if (mode === "per-message" && !adapter.perMessage) throw new Error(`${adapter.name}: no per-message mode`);
     const send = mode === "per-message" ? await adapter.perMessage(opts) : null;
@@ -71,6 +89,7 @@ function defineClient(adapter) {
       firstError ??= String(error && error.stack ? error.stack.split("\n").slice(0, 3).join(" | ") : error);
     };
     async function worker() {
+      const makeMessage = messages();
       let conn = null;
       while (next()) {
         const { text, id } = makeMessage();

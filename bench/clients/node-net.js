@@ -1,17 +1,21 @@
 "use strict";
 // The floor for anything in Node: a minimal hand-written MLLP client on node:net (node:tls
-// for the TLS case). Frames with a string write, collects data until the ACK frame(s) end,
-// checks MSA-1/MSA-2 with a string search.
+// for the TLS case, resuming the last TLS session as the rustls clients do). Frames with a
+// string write, collects data until the ACK frame(s) end, checks MSA-1/MSA-2 with a string
+// search.
 const net = require("node:net");
 const tls = require("node:tls");
 const { defineClient, checkAcks } = require("./_driver.js");
 
 const END = "\x1c\r";
 
+let lastSession;
+
 function open(opts) {
-  return opts.tls
-    ? tls.connect({ host: opts.host, port: opts.port, ca: opts.tls.ca, servername: opts.tls.servername })
-    : net.connect({ host: opts.host, port: opts.port, noDelay: true });
+  if (!opts.tls) return net.connect({ host: opts.host, port: opts.port, noDelay: true });
+  const socket = tls.connect({ host: opts.host, port: opts.port, ca: opts.tls.ca, servername: opts.tls.servername, session: lastSession });
+  socket.on("session", (session) => (lastSession = session));
+  return socket;
 }
 
 /** Wraps a socket: `exchange(text, id)` writes one frame and resolves when its ACK(s) are in. */

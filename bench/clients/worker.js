@@ -56,8 +56,8 @@ async function main() {
     enhanced: o.enhanced,
     tls: o.tlsCa ? { ca: fs.readFileSync(o.tlsCa, "utf8"), servername: o.servername } : null,
   };
-  const makeMessage = loadTemplate(o.message);
-  const phase = { mode: o.mode, concurrency: o.concurrency, makeMessage };
+  const messages = loadTemplate(o.message, adapter.input);
+  const phase = { mode: o.mode, concurrency: o.concurrency, messages };
   if (o.warmup > 0) {
     const w = await adapter.run(opts, { ...phase, count: o.warmup, seconds: Math.min(o.seconds, 2) });
     if (w.ok === 0 && w.errors > 0) throw new Error(`warm-up failed: ${w.firstError}`);

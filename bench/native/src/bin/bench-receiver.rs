@@ -32,6 +32,8 @@ struct Counters {
     messages: AtomicU64,
     bytes_in: AtomicU64,
     errors: AtomicU64,
+    tls_full: AtomicU64,
+    tls_resumed: AtomicU64,
 }
 
 struct Options {
@@ -193,11 +195,13 @@ async fn write_out<S: AsyncWrite + Unpin>(s: &mut S, out: &mut Vec<u8>) -> bool 
 fn stats_line(c: &Counters, started: Instant) -> String {
     let (user, sys) = cpu_seconds();
     format!(
-        "{{\"connections\":{},\"messages\":{},\"bytes_in\":{},\"errors\":{},\"cpu_user_s\":{:.6},\"cpu_sys_s\":{:.6},\"wall_s\":{:.6},\"peak_rss_kib\":{}}}",
+        "{{\"connections\":{},\"messages\":{},\"bytes_in\":{},\"errors\":{},\"tls_full\":{},\"tls_resumed\":{},\"cpu_user_s\":{:.6},\"cpu_sys_s\":{:.6},\"wall_s\":{:.6},\"peak_rss_kib\":{}}}",
         c.connections.load(Relaxed),
         c.messages.load(Relaxed),
         c.bytes_in.load(Relaxed),
         c.errors.load(Relaxed),
+        c.tls_full.load(Relaxed),
+        c.tls_resumed.load(Relaxed),
         user,
         sys,
         started.elapsed().as_secs_f64(),
@@ -251,7 +255,11 @@ fn main() {
                         let acceptor = acceptor.clone();
                         tokio::spawn(async move {
                             match acceptor.accept(tcp).await {
-                                Ok(stream) => serve(stream, enhanced, c).await,
+                                Ok(stream) => {
+                                    let resumed = stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                                    (if resumed { &c.tls_resumed } else { &c.tls_full }).fetch_add(1, Relaxed);
+                                    serve(stream, enhanced, c).await
+                                }
                                 Err(_) => {
                                     c.errors.fetch_add(1, Relaxed);
                                 }
