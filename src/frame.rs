@@ -73,7 +73,7 @@ impl FrameDecoder {
                 }
                 State::Inside => {
                     let rest = &input[at..];
-                    let stop = rest.iter().position(|&b| b == END_BLOCK || b == START_BLOCK);
+                    let stop = memchr::memchr2(END_BLOCK, START_BLOCK, rest);
                     let take = stop.unwrap_or(rest.len());
                     if self.content.len() + take > self.max_frame_bytes {
                         return Err(MllpError::MalformedFrame(format!(

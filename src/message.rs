@@ -93,7 +93,7 @@ pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, Mll
     frame.push(START_BLOCK);
     let mut at = 0;
     // Copy runs between line-end and block bytes in bulk; only those bytes need a decision.
-    while let Some(i) = message[at..].iter().position(|&b| matches!(b, b'\n' | START_BLOCK | END_BLOCK)) {
+    while let Some(i) = memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, &message[at..]) {
         let i = at + i;
         match message[i] {
             b'\n' => {
