@@ -115,7 +115,8 @@ pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, Mll
     frame.push(END_BLOCK);
     frame.push(CARRIAGE_RETURN);
 
-    let control_id = if batch { None } else { Some(msh10(&frame[1..], field_sep, encoding)) };
+    let body = &frame[1..frame.len() - 2];
+    let control_id = if batch { None } else { Some(msh10(body, field_sep, encoding)) };
     Ok(Prepared { frame, control_id })
 }
 

@@ -67,7 +67,15 @@ impl Receiver {
             let next_id = AtomicU64::new(1);
             let accepting = async {
                 loop {
-                    let Ok((tcp, peer)) = listener.accept().await else { continue };
+                    let (tcp, peer) = match listener.accept().await {
+                        Ok(accepted) => accepted,
+                        Err(_) => {
+                            // Out of file descriptors (EMFILE) and the like: back off instead
+                            // of spinning on a listener that stays readable.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
                     let _ = tcp.set_nodelay(true);
                     let id = next_id.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = mpsc::unbounded_channel();

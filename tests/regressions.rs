@@ -28,10 +28,8 @@ fn latin1_control_id_is_read_as_latin1() {
 /// 0xFF field separators): when MSH-10 is the last thing in the message (one segment, no
 /// trailing CR), the control id is read from the frame instead of the message and takes the
 /// end block 0x1C with it: `MSH|...|ADT^A01|MSG1` expects MSA-2 `"MSG1\u{1c}"`, so every ACK
-/// is MALFORMED_ACK. Open: reported, not fixed in src/ by the fuzzing work; remove the
-/// `#[ignore]` with the fix.
+/// was MALFORMED_ACK. Fixed: MSH-10 is now read from the message inside the frame.
 #[test]
-#[ignore = "open finding: MSH-10 at the very end of a message takes the 0x1C end block (src/message.rs msh10 reads the frame)"]
 fn control_id_at_the_end_of_the_message_excludes_the_end_block() {
     let minimized: &[u8] = &[0x4d, 0x53, 0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
     for encoding in [Encoding::Utf8, Encoding::Latin1] {

@@ -48,11 +48,7 @@ fn check(data: &[u8], encoding: Encoding, prepared: &Result<Prepared, MllpError>
             assert!(batch || data.starts_with(b"MSH"));
             assert_eq!(p.control_id.is_none(), batch);
             if let Some(id) = &p.control_id {
-                // Under the `open-bugs` feature the check below is skipped so that fuzzing can
-                // go on past a known, reported finding (see fuzz/README.md).
-                if !(cfg!(feature = "open-bugs") && id.contains('\u{1c}')) {
-                    assert_eq!(id, &msh10(inner, encoding), "control id is not MSH-10 of the message");
-                }
+                assert_eq!(id, &msh10(inner, encoding), "control id is not MSH-10 of the message");
             }
         }
         Err(e) => assert_eq!(e.code(), "INVALID_INPUT", "{e}"),
