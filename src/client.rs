@@ -62,7 +62,7 @@ pub async fn start(
     ack_timeout: Duration,
 ) -> Result<Exchange, Failure> {
     let deadline = Instant::now() + ack_timeout;
-    conn.write_all(&message.frame, deadline, &timeout_text(ack_timeout)).await?;
+    conn.write_parts(message.wire_parts(), deadline, &timeout_text(ack_timeout)).await?;
     Ok(Exchange {
         conn,
         control_id: message.control_id.clone(),

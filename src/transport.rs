@@ -41,6 +41,20 @@ impl AsyncWrite for Stream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         each_stream!(self, s => Pin::new(s).poll_write(cx, buf))
     }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+            Stream::ServerTls(s) => s.is_write_vectored(),
+        }
+    }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each_stream!(self, s => Pin::new(s).poll_flush(cx))
     }
@@ -57,8 +71,13 @@ pub async fn connect(
     deadline: Duration,
 ) -> Result<Stream, MllpError> {
     let attempt = async {
-        let tcp = TcpStream::connect((host, port)).await.map_err(|e| {
-            MllpError::ConnectionRefused(format!("cannot connect to {host}:{port}: {e}"))
+        let tcp = TcpStream::connect((host, port)).await.map_err(|e| match e.kind() {
+            // Accepted, then reset before the connect completed on our side: the receiver
+            // was there and closed on us.
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+                MllpError::ConnectionClosed(format!("{host}:{port} reset the connection as it opened: {e}"))
+            }
+            _ => MllpError::ConnectionRefused(format!("cannot connect to {host}:{port}: {e}")),
         })?;
         // ACKs are small and latency-bound: never wait for Nagle.
         let _ = tcp.set_nodelay(true);
@@ -125,8 +144,15 @@ impl Connection {
 
     /// Write all of `bytes` and flush, by `deadline`. `what` names the deadline for the message.
     pub async fn write_all(&mut self, bytes: &[u8], deadline: Instant, what: &str) -> Result<(), MllpError> {
+        self.write_parts([bytes, &[], &[]], deadline, what).await
+    }
+
+    /// Write `parts` in order (vectored: a shared message is not copied) and flush.
+    pub async fn write_parts(&mut self, parts: [&[u8]; 3], deadline: Instant, what: &str) -> Result<(), MllpError> {
+        use bytes::Buf;
         let write = async {
-            self.stream.write_all(bytes).await?;
+            let mut chain = Buf::chain(Buf::chain(parts[0], parts[1]), parts[2]);
+            self.stream.write_all_buf(&mut chain).await?;
             self.stream.flush().await
         };
         match timeout_at(deadline, write).await {

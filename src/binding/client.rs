@@ -10,7 +10,7 @@ use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
-use crate::message::{prepare_bytes, prepare_text, Encoding, Prepared};
+use crate::message::{prepare_shared, prepare_text, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
@@ -183,7 +183,7 @@ impl NativeClient {
     pub fn send<'env>(
         &self,
         env: &'env Env,
-        message: Either<String, BufferSlice>,
+        message: Either<String, Buffer>,
         ack_timeout: Option<u32>,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, NativeAck>> {
@@ -210,7 +210,7 @@ impl NativeClient {
     /// An iterator over the ACK frames of one exchange. A bad message is kept and reported
     /// by the first `next()`, as the API contract says.
     #[napi]
-    pub fn stream(&self, message: Either<String, BufferSlice>, ack_timeout: Option<u32>) -> NativeAckStream {
+    pub fn stream(&self, message: Either<String, Buffer>, ack_timeout: Option<u32>) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let state = StreamState::NotStarted(self.prepare(message));
@@ -224,10 +224,12 @@ impl NativeClient {
 }
 
 impl NativeClient {
-    fn prepare(&self, message: Either<String, BufferSlice>) -> std::result::Result<Prepared, MllpError> {
+    /// Bytes are sent as given: a large message that needs no change is written from the
+    /// caller's Buffer (kept referenced until the send settles), not copied.
+    fn prepare(&self, message: Either<String, Buffer>) -> std::result::Result<Prepared, MllpError> {
         match message {
             Either::A(text) => prepare_text(&text, self.settings.encoding),
-            Either::B(bytes) => prepare_bytes(&bytes, self.settings.encoding),
+            Either::B(bytes) => prepare_shared(Arc::new(bytes), self.settings.encoding),
         }
     }
 }
