@@ -18,7 +18,7 @@ function newClient(opts) {
 
 module.exports = defineClient({
   name: "glion",
-  supports: { perMessage: true, persistent: false, enhanced: true, tls: true },
+  supports: { perMessage: true, persistent: true, enhanced: true, tls: true },
 
   // One MllpClient per process (TLS config built once); each send() opens its own connection.
   perMessage(opts) {
@@ -36,20 +36,21 @@ module.exports = defineClient({
     };
   },
 
-  // ======================================================================================
-  // LEAD: persistent connections of our client (the opt-in pool, issue 7 item 3) go here.
-  // Until then this case is reported as "pending (pool)" for our client. Expected shape:
-  //
-  //   async connect(opts) {
-  //     const client = new MllpClient({ ...same options as newClient(opts), pool: { max: 1 } });
-  //     return {
-  //       send: async (text, id) => { const ack = await client.send(text); /* check as above */ },
-  //       close: () => client.close(),
-  //     };
-  //   },
-  //
-  // (the runner gives each of the C workers its own connect(); one message in flight each)
-  // and set `supports.persistent: true` above.
-  // ======================================================================================
-  connect: null,
+  // Persistent connections: the opt-in pool. Each of the C workers gets its own client
+  // with one pooled connection (one message in flight per connection, as MLLP requires).
+  async connect(opts) {
+    const client = new MllpClient({
+      host: opts.host,
+      port: opts.port,
+      tls: opts.tls ? { ca: opts.tls.ca, servername: opts.tls.servername } : false,
+      pool: { max: 1 },
+    });
+    return {
+      send: async (text, id) => {
+        const ack = await client.send(text);
+        if (ack.code !== "AA" || ack.controlId !== id) throw new Error(`unexpected ACK ${ack.code} ${ack.controlId}`);
+      },
+      close: () => client.close(),
+    };
+  },
 });
