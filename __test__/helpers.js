@@ -36,6 +36,22 @@ async function startRawReceiver(onConnection = () => {}) {
   };
 }
 
+/** A receiver for one test: runs `body(rx)`, then closes the receiver whatever happened. */
+async function withReceiver(onConnection, body) {
+  const rx = await startRawReceiver(onConnection);
+  try {
+    return await body(rx);
+  } finally {
+    await rx.close();
+  }
+}
+
+/** The client under test, plain TCP to `rx`, with a 5 s ackTimeout unless `options` say otherwise. */
+function clientFor(rx, options = {}) {
+  const { MllpClient } = require("../index.js");
+  return new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 5000, ...options });
+}
+
 /** 0x0B + text + 0x1C 0x0D (a string is UTF-8 encoded, a Buffer is taken as it is). */
 function frame(text) {
   const body = Buffer.isBuffer(text) ? text : Buffer.from(text, "utf8");
@@ -88,4 +104,4 @@ function sample(name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { startRawReceiver, frame, ackFor, controlIdOf, collectFrames, sample, sleep };
+module.exports = { startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, sample, sleep };

@@ -9,23 +9,9 @@ const assert = require("node:assert/strict");
 
 const { MllpClient, MllpClientError } = require("../index.js");
 const { convertError } = require("../lib/errors.js");
-const { startRawReceiver, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001
-
-/** A receiver for one test: runs `body(rx)`, then closes the receiver whatever happened. */
-async function withReceiver(onConnection, body) {
-  const rx = await startRawReceiver(onConnection);
-  try {
-    return await body(rx);
-  } finally {
-    await rx.close();
-  }
-}
-
-function clientFor(rx, options = {}) {
-  return new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 5000, ...options });
-}
 
 /** Settles with { error, elapsed } (or { ack, elapsed }) of one send. */
 async function timed(promise) {

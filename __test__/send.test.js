@@ -10,7 +10,7 @@ const { getEventListeners } = require("node:events");
 const lib = require("../index.js");
 const testing = require("../testing.js");
 const ackPackage = require("@glion/ack");
-const { startRawReceiver, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 
 const {
   MllpClient,
@@ -26,20 +26,6 @@ const {
 } = lib;
 
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001, segments ended by \r, final \r included
-
-/** A receiver for one test: runs `body(rx)`, then closes the receiver whatever happened. */
-async function withReceiver(onConnection, body) {
-  const rx = await startRawReceiver(onConnection);
-  try {
-    return await body(rx);
-  } finally {
-    await rx.close();
-  }
-}
-
-function clientFor(rx, options = {}) {
-  return new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 5000, ...options });
-}
 
 /** onConnection: read the whole frame, remember it in `seen`, write `reply` (Buffer or string). */
 function replyWith(reply, seen = []) {

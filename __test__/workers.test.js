@@ -191,8 +191,9 @@ const VECTORS_WORKER = `
 import { FrameDecoder, prepareMessage, decodeText, encodeText } from "@glion/ack/wire";
 import { parseAck, AckParseError } from "@glion/ack";
 
-const bytesOf = (latin1) => Uint8Array.from(latin1, (c) => c.charCodeAt(0));
-const latin1Of = (bytes) => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+import chunking from "./vectors/chunking.js";
+
+const { bytesOf, latin1Of, splits } = chunking;
 const undefinedToNull = (v) =>
   v === undefined || v === null ? null
   : Array.isArray(v) ? v.map(undefinedToNull)
@@ -204,29 +205,6 @@ const sortKeys = (v) =>
   : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]))
   : v;
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function splits(bytes, mode, seed) {
-  if (mode === "whole") return [bytes];
-  if (mode === "bytes") return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
-  const random = prng(seed);
-  const chunks = [];
-  for (let at = 0; at < bytes.length; ) {
-    const size = 1 + Math.floor(random() * 7);
-    chunks.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return chunks;
-}
 
 function decode(c, chunks) {
   const decoder = new FrameDecoder(c.maxFrameBytes === undefined ? undefined : { maxFrameBytes: c.maxFrameBytes });

@@ -9,27 +9,12 @@ const { FrameDecoder, prepareMessage } = require("../wire.js");
 const { parseAck, AckParseError } = require("../index.js");
 
 const VECTORS = path.join(__dirname, "..", "..", "__test__", "vectors");
+const { bytesOf, latin1Of, splits } = require(path.join(VECTORS, "chunking.js"));
 const load = (name) => JSON.parse(fs.readFileSync(path.join(VECTORS, name), "utf8")).cases;
 const frameCases = load("frames.json");
 const ackCases = load("ack.json");
 const messageCases = load("messages.json");
 
-/** Latin-1 byte string -> bytes (each char code is one byte). */
-function bytesOf(latin1) {
-  const out = new Uint8Array(latin1.length);
-  for (let i = 0; i < latin1.length; i++) {
-    const code = latin1.charCodeAt(i);
-    if (code > 0xff) throw new Error(`vector byte string has char U+${code.toString(16)}`);
-    out[i] = code;
-  }
-  return out;
-}
-/** bytes -> Latin-1 byte string. */
-function latin1Of(bytes) {
-  let out = "";
-  for (const byte of bytes) out += String.fromCharCode(byte);
-  return out;
-}
 /** JSON null stands for undefined. */
 function nullToUndefined(value) {
   if (value === null) return undefined;
@@ -42,32 +27,6 @@ function nullToUndefined(value) {
   return value;
 }
 
-/** Deterministic PRNG (mulberry32) so random splits are reproducible. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function splits(bytes, mode, seed) {
-  if (mode === "whole") return [bytes];
-  if (mode === "bytes") return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
-  const random = prng(seed);
-  const chunks = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const size = 1 + Math.floor(random() * 7);
-    chunks.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  if (random() < 0.5) chunks.splice(Math.floor(random() * (chunks.length + 1)), 0, new Uint8Array(0));
-  return chunks;
-}
 
 /** Feed chunks; returns { frames, error, eof } in the vector vocabulary. */
 function run(testCase, chunks) {

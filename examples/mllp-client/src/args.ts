@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Exit codes of send.ts and stream.ts. */
 export const EXIT_OK = 0; // AA (or CA) acknowledgment
@@ -72,8 +72,13 @@ export function isLoopback(host: string): boolean {
 }
 
 /** parseArgs' own errors (unknown flag, missing value...) become a usage error. */
-function parseError(error: unknown, usage: string): never {
-  return usageError(error instanceof Error ? error.message : String(error), usage);
+/** Strict flag parsing (plus -h/--help); a bad flag is a usage error. */
+function parseFlags<T extends ParseArgsConfig["options"]>(argv: string[], usage: string, options: T) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...options, help: { type: "boolean", short: "h" } } }).values;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error), usage);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,25 +121,13 @@ ${EXIT_USAGE} bad flags, ${EXIT_NOINPUT} unreadable --file.`;
 
 export function parseSendArgs(command: "send" | "stream", argv: string[] = process.argv.slice(2)): SendCli {
   const usage = sendUsage(command);
-  const { values } = (() => {
-    try {
-      return parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          sample: { type: "string" },
-          file: { type: "string" },
-          host: { type: "string" },
-          port: { type: "string" },
-          tls: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-      });
-    } catch (error) {
-      return parseError(error, usage);
-    }
-  })();
+  const values = parseFlags(argv, usage, {
+    sample: { type: "string" },
+    file: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    tls: { type: "boolean" },
+  });
   if (values.help) {
     console.log(usage);
     process.exit(EXIT_OK);
@@ -200,25 +193,13 @@ Options:
   -h, --help      show this help`;
 
 export function parseReceiveArgs(argv: string[] = process.argv.slice(2)): ReceiveCli {
-  const { values } = (() => {
-    try {
-      return parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          host: { type: "string" },
-          port: { type: "string" },
-          enhanced: { type: "boolean" },
-          code: { type: "string" },
-          delay: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      });
-    } catch (error) {
-      return parseError(error, receiveUsage);
-    }
-  })();
+  const values = parseFlags(argv, receiveUsage, {
+    host: { type: "string" },
+    port: { type: "string" },
+    enhanced: { type: "boolean" },
+    code: { type: "string" },
+    delay: { type: "string" },
+  });
   if (values.help) {
     console.log(receiveUsage);
     process.exit(EXIT_OK);
