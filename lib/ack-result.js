@@ -13,13 +13,18 @@ function toAck(parsed) {
     message: parsed.message ?? undefined,
     errorCode: parsed.errorCode ?? undefined,
     severity: parsed.severity ?? undefined,
-    errors: parsed.errors.map((e) => ({
-      errorCode: e.errorCode ?? undefined,
-      errorText: e.errorText ?? undefined,
-      severity: e.severity ?? undefined,
-      location: e.location ?? undefined,
-    })),
+    errors: parsed.errors.map(toAckError),
     raw: parsed.raw,
+  };
+}
+
+/** One ERR detail in the public shape: absent fields are undefined. */
+function toAckError(e) {
+  return {
+    errorCode: e.errorCode ?? undefined,
+    errorText: e.errorText ?? undefined,
+    severity: e.severity ?? undefined,
+    location: e.location ?? undefined,
   };
 }
 
@@ -30,4 +35,4 @@ function settle(ack) {
   return ack;
 }
 
-module.exports = { toAck, settle };
+module.exports = { toAck, toAckError, settle };

@@ -31,20 +31,27 @@ function invalidInput(message) {
 }
 
 /**
- * Rebuild the real class from an error that crossed the napi boundary. Rust sends a JSON
- * reason `{kind, code, sent, message}`; anything else is passed through untouched.
+ * The error a JSON reason `{kind, code, sent, message}` from Rust stands for, or null when
+ * the text is not such a reason.
  */
-function convertError(error) {
-  const text = error && typeof error.message === "string" ? error.message : "";
-  if (text.charCodeAt(0) !== 123 /* { */) return error;
+function errorFromReason(text) {
+  if (typeof text !== "string" || text.charCodeAt(0) !== 123 /* { */) return null;
   let reason;
   try {
     reason = JSON.parse(text);
   } catch {
-    return error;
+    return null;
   }
-  if (!reason || reason.kind !== "MllpClientError") return error;
+  if (!reason || reason.kind !== "MllpClientError") return null;
   return new MllpClientError(reason.message, { code: reason.code, sent: reason.sent === true });
 }
 
-module.exports = { MllpClientError, CODES, invalidInput, convertError };
+/**
+ * Rebuild the real class from an error that crossed the napi boundary (its message is the
+ * JSON reason); anything else is passed through untouched.
+ */
+function convertError(error) {
+  return errorFromReason(error && error.message) ?? error;
+}
+
+module.exports = { MllpClientError, CODES, invalidInput, convertError, errorFromReason };

@@ -2,8 +2,8 @@
 // MllpClient over the native addon, shared by the Node/Bun entry (index.js) and the Deno
 // entry (deno.js): they differ only in how the addon is loaded.
 
-const { toAck, settle } = require("./ack-result.js");
-const { convertError } = require("./errors.js");
+const { toAck, toAckError, settle } = require("./ack-result.js");
+const { convertError, errorFromReason } = require("./errors.js");
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.js");
 
 /** A native Ack as the public Ack: resolved for AA/CA, thrown as an exception otherwise. */
@@ -13,13 +13,29 @@ function rethrow(error) {
   throw convertError(error);
 }
 
-/** napi reads Buffers; a plain Uint8Array is viewed as one without copying. */
-function toWire(message) {
-  if (typeof message === "string" || Buffer.isBuffer(message)) return message;
+/** Strings at least this long are encoded here (see `toWire`). */
+const LARGE_TEXT = 64 * 1024;
+
+/**
+ * What crosses to Rust. napi reads Buffers; a plain Uint8Array is viewed as one without
+ * copying. A large string (a base64 attachment, typically) is encoded here: Node's
+ * `Buffer.from` is several times faster than napi's string conversion, and Rust then
+ * writes those bytes to the socket without copying them again (issue 7). With
+ * `encoding: "latin1"` only an all-ASCII string is (ASCII is the same bytes in both, and
+ * `byteLength === length` holds exactly then): Rust must still refuse characters latin1
+ * cannot encode.
+ */
+function toWire(message, encoding) {
+  if (typeof message === "string") {
+    if (message.length < LARGE_TEXT) return message;
+    if (encoding === "utf8") return Buffer.from(message, "utf8");
+    return Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
+  }
+  if (Buffer.isBuffer(message)) return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
 
-function toNativeOptions(o) {
+function toNativeOptions(o, eventLoop) {
   const tls = o.tls === false ? undefined : {
     ca: o.tls.ca?.map((pem) => Buffer.from(pem)),
     cert: o.tls.cert === undefined ? undefined : Buffer.from(o.tls.cert),
@@ -38,18 +54,40 @@ function toNativeOptions(o) {
     maxFrameBytes: o.maxFrameBytes,
     verifyControlId: o.verifyControlId,
     pool: o.pool === false ? undefined : o.pool,
+    eventLoop,
   };
 }
 
-function createClientClass(native) {
+/** `eventLoop`: the runtime has a real libuv loop (Node) that sends may run on. */
+function createClientClass(native, { eventLoop = false } = {}) {
   class MllpClient {
     #native;
+    /** id -> { resolve, reject } of each send in flight; Rust settles them by id. */
+    #pending = new Map();
+    #nextId = 0;
 
     /** Validates options and builds the TLS configuration; opens nothing. */
     constructor(options) {
       const normalized = normalizeClientOptions(options);
+      const pending = this.#pending;
+      // Runs on the JS thread for every finished send, with the ACK's fields as arguments
+      // (src/binding/settle.rs): the public Ack is built here, once.
+      const onSettled = (id, reason, code, controlId, message, errorCode, severity, errors, raw) => {
+        const send = pending.get(id);
+        if (send === undefined) return;
+        pending.delete(id);
+        if (reason !== null) {
+          send.reject(errorFromReason(reason) ?? new Error(reason));
+          return;
+        }
+        try {
+          send.resolve(settle({ code, controlId, message, errorCode, severity, errors: errors === null ? [] : errors.map(toAckError), raw }));
+        } catch (error) {
+          send.reject(error);
+        }
+      };
       try {
-        this.#native = new native.NativeClient(toNativeOptions(normalized));
+        this.#native = new native.NativeClient(toNativeOptions(normalized, eventLoop), onSettled);
       } catch (error) {
         throw convertError(error);
       }
@@ -68,13 +106,14 @@ function createClientClass(native) {
       }
       let cancel;
       if (signal) cancel = new native.CancelHandle();
-      let pending;
+      const id = this.#nextId;
+      this.#nextId = (id + 1) >>> 0;
       try {
-        pending = this.#native.send(toWire(message), ackTimeout, cancel);
+        this.#native.send(id, toWire(message, this.options.encoding), ackTimeout, cancel);
       } catch (error) {
         return Promise.reject(convertError(error));
       }
-      pending = pending.then(settleNative, rethrow);
+      const pending = new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
       return signal ? withAbort(pending, signal, () => cancel.cancel()) : pending;
     }
 
@@ -97,7 +136,7 @@ function createClientClass(native) {
       signal?.throwIfAborted();
       let frames;
       try {
-        frames = this.#native.stream(toWire(message), ackTimeout);
+        frames = this.#native.stream(toWire(message, this.options.encoding), ackTimeout);
       } catch (error) {
         throw convertError(error);
       }

@@ -2,6 +2,7 @@
 // `npm test`: every suite, each with its own runner, then one closing count.
 //   cargo test          Rust core: codec, ACK parser, message checks (+ the JSON vectors)
 //   node --test         __test__/ and ack/test/ against real loopback sockets
+//   node-tokio          the client files again with GLION_MLLP_IO=tokio (the other I/O path)
 //   further suites (bun, deno, workers) are listed in SUITES when their runtime is present.
 // A suite whose runner is missing fails loudly: .ci/run installs everything.
 
@@ -23,6 +24,9 @@ const NOT_UNDER_BUN = {
   "__test__/e2e-example.test.js": "drives npm and runs `bun run send` itself; it is the Bun quick-start check",
   "__test__/workers.test.js": "runs workerd through Miniflare, a Node tool; the Worker, not the host, is under test",
 };
+
+// Run a second time with GLION_MLLP_IO=tokio (the node-tokio suite).
+const TOKIO_AGAIN = ["send.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js"];
 
 /** Links the Deno suite's node_modules to this checkout (Deno resolves npm names there). */
 function linkDenoModules() {
@@ -50,6 +54,16 @@ const SUITES = [
     cmd: process.execPath,
     // A hung test fails after 5 minutes instead of stalling CI.
     args: ["--test", "--test-concurrency=2", "--test-timeout=300000", ...nodeTests()],
+    count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
+  },
+  {
+    // The client files again with every send on the tokio runtime. On Node, plain-TCP sends
+    // to an IP address run on Node's own event loop (src/binding/loop_client.rs); without
+    // this run the tokio path would meet these receivers only under Bun and Deno.
+    name: "node-tokio",
+    cmd: process.execPath,
+    env: { GLION_MLLP_IO: "tokio" },
+    args: ["--test", "--test-concurrency=2", "--test-timeout=300000", ...TOKIO_AGAIN.map((f) => `__test__/${f}`)],
     count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
   },
   {

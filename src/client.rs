@@ -75,7 +75,23 @@ pub async fn start(
     })
 }
 
-fn timeout_text(ack_timeout: Duration) -> String {
+/// Parse an ACK frame and, when `expected` is given, check MSA-2 against the message's MSH-10.
+pub fn ack_from_frame(frame: &[u8], encoding: Encoding, expected: Option<&str>) -> Result<Ack, MllpError> {
+    let ack = parse_ack(&encoding.decode(frame))?;
+    let Some(expected) = expected else { return Ok(ack) };
+    // A receiver that rejects a message it could not parse may leave MSA-2 empty; the
+    // NAK itself is then the more useful answer.
+    if ack.control_id == expected || (ack.control_id.is_empty() && !ack.code.is_positive()) {
+        return Ok(ack);
+    }
+    Err(MllpError::MalformedAck(format!(
+        "ACK control id (MSA-2) {:?} does not match the message control id (MSH-10) {expected:?}",
+        ack.control_id
+    )))
+}
+
+/// How a deadline is named in errors, e.g. "ackTimeout (10000 ms)".
+pub fn timeout_text(ack_timeout: Duration) -> String {
     format!("ackTimeout ({} ms)", ack_timeout.as_millis())
 }
 
@@ -106,24 +122,8 @@ impl Exchange {
 
     async fn read_ack(&mut self, ack_timeout: Duration) -> Result<Ack, MllpError> {
         let frame = self.conn.read_frame(self.deadline, &timeout_text(ack_timeout)).await?;
-        let ack = parse_ack(&self.encoding.decode(&frame))?;
-        self.check_control_id(&ack)?;
-        Ok(ack)
-    }
-
-    fn check_control_id(&self, ack: &Ack) -> Result<(), MllpError> {
-        let Some(expected) = self.control_id.as_deref().filter(|_| self.verify_control_id) else {
-            return Ok(());
-        };
-        // A receiver that rejects a message it could not parse may leave MSA-2 empty; the
-        // NAK itself is then the more useful answer.
-        if ack.control_id == expected || (ack.control_id.is_empty() && !ack.code.is_positive()) {
-            return Ok(());
-        }
-        Err(MllpError::MalformedAck(format!(
-            "ACK control id (MSA-2) {:?} does not match the message control id (MSH-10) {expected:?}",
-            ack.control_id
-        )))
+        let expected = self.control_id.as_deref().filter(|_| self.verify_control_id);
+        ack_from_frame(&frame, self.encoding, expected)
     }
 
     pub fn close(self) {

@@ -128,6 +128,59 @@ impl FrameDecoder {
     }
 }
 
+/// How many bytes one read asks the socket for.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// A read buffer in front of a `FrameDecoder`, shared by every transport: fill
+/// `spare()` from the socket, report the count with `filled()`, take frames with `next()`.
+#[derive(Debug)]
+pub struct FrameReader {
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl FrameReader {
+    pub fn new(max_frame_bytes: usize) -> FrameReader {
+        FrameReader { decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+    }
+
+    /// Nothing buffered and no partial frame: the connection may carry another exchange.
+    pub fn is_clean(&self) -> bool {
+        self.start == self.end && self.decoder.is_idle()
+    }
+
+    /// The next whole frame from what was read so far, or `None` when more bytes are needed.
+    pub fn next(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
+        while self.start < self.end {
+            let (used, frame) = self.decoder.decode(&self.buf[self.start..self.end])?;
+            self.start += used;
+            if frame.is_some() {
+                return Ok(frame);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Where the next read goes. Call only after `next()` returned `None` (all consumed).
+    pub fn spare(&mut self) -> &mut [u8] {
+        self.start = 0;
+        self.end = 0;
+        &mut self.buf
+    }
+
+    /// `n` bytes were read into `spare()`.
+    pub fn filled(&mut self, n: usize) {
+        self.end = n;
+    }
+
+    /// The peer closed the stream: a frame whose final `0x0D` never came, or nothing.
+    pub fn eof(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
+        self.decoder.decode_eof()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +276,51 @@ mod tests {
     #[test]
     fn encode_wraps_in_block_bytes() {
         assert_eq!(encode_frame(b"MSH|"), b"\x0bMSH|\x1c\x0d".to_vec());
+    }
+
+    /// `FrameReader` over a stream cut into `step`-byte reads, as a socket would deliver it.
+    fn read_all(input: &[u8], step: usize) -> (Vec<Vec<u8>>, bool) {
+        let mut reader = FrameReader::new(1 << 20);
+        let mut frames = Vec::new();
+        for chunk in input.chunks(step) {
+            while let Some(frame) = reader.next().unwrap() {
+                frames.push(frame);
+            }
+            let spare = reader.spare();
+            spare[..chunk.len()].copy_from_slice(chunk);
+            reader.filled(chunk.len());
+        }
+        while let Some(frame) = reader.next().unwrap() {
+            frames.push(frame);
+        }
+        (frames, reader.is_clean())
+    }
+
+    #[test]
+    fn reader_yields_every_frame_whatever_the_read_sizes() {
+        let input = b"\x0bA|1\x1c\r\x0bB|2\x1c\r\x0bC|3\x1c\r";
+        for step in 1..=input.len() {
+            let (frames, clean) = read_all(input, step);
+            assert_eq!(frames, vec![b"A|1".to_vec(), b"B|2".to_vec(), b"C|3".to_vec()], "step {step}");
+            assert!(clean, "step {step}");
+        }
+    }
+
+    #[test]
+    fn reader_is_not_clean_with_a_partial_frame_or_unread_bytes() {
+        let (frames, clean) = read_all(b"\x0bA|1\x1c\r\x0bB", 64);
+        assert_eq!(frames, vec![b"A|1".to_vec()]);
+        assert!(!clean);
+        let mut reader = FrameReader::new(64);
+        reader.spare()[..5].copy_from_slice(b"\x0bA\x1c\r\x0b");
+        reader.filled(5);
+        assert_eq!(reader.next().unwrap(), Some(b"A".to_vec()));
+        assert!(!reader.is_clean());
+        // 0x1C then the end of the stream still gives the frame.
+        let mut reader = FrameReader::new(64);
+        reader.spare()[..3].copy_from_slice(b"\x0bZ\x1c");
+        reader.filled(3);
+        assert_eq!(reader.next().unwrap(), None);
+        assert_eq!(reader.eof().unwrap(), Some(b"Z".to_vec()));
     }
 }

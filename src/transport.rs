@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 
 use crate::error::MllpError;
-use crate::frame::FrameDecoder;
+use crate::frame::FrameReader;
 use crate::tls::TlsSettings;
 
 /// Plain TCP or TLS over TCP, client or server side.
@@ -71,14 +71,7 @@ pub async fn connect(
     deadline: Duration,
 ) -> Result<Stream, MllpError> {
     let attempt = async {
-        let tcp = TcpStream::connect((host, port)).await.map_err(|e| match e.kind() {
-            // Accepted, then reset before the connect completed on our side: the receiver
-            // was there and closed on us.
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
-                MllpError::ConnectionClosed(format!("{host}:{port} reset the connection as it opened: {e}"))
-            }
-            _ => MllpError::ConnectionRefused(format!("cannot connect to {host}:{port}: {e}")),
-        })?;
+        let tcp = TcpStream::connect((host, port)).await.map_err(|e| connect_error(host, port, &e))?;
         // ACKs are small and latency-bound: never wait for Nagle.
         let _ = tcp.set_nodelay(true);
         match tls {
@@ -99,33 +92,57 @@ pub async fn connect(
     };
     match timeout(deadline, attempt).await {
         Ok(result) => result,
-        Err(_) => Err(MllpError::Timeout(format!(
-            "connecting to {host}:{port}{} took longer than connectTimeout ({} ms)",
-            if tls.is_some() { " (TCP + TLS handshake)" } else { "" },
-            deadline.as_millis()
-        ))),
+        Err(_) => Err(connect_timeout_error(host, port, tls.is_some(), deadline)),
     }
 }
 
-const READ_CHUNK: usize = 16 * 1024;
+/// A TCP connect that failed (every transport reports it the same way).
+pub fn connect_error(host: &str, port: u16, e: &io::Error) -> MllpError {
+    match e.kind() {
+        // Accepted, then reset before the connect completed on our side: the receiver
+        // was there and closed on us.
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            MllpError::ConnectionClosed(format!("{host}:{port} reset the connection as it opened: {e}"))
+        }
+        _ => MllpError::ConnectionRefused(format!("cannot connect to {host}:{port}: {e}")),
+    }
+}
 
-/// A stream with an MLLP frame decoder: write framed bytes, read whole frames.
+pub fn connect_timeout_error(host: &str, port: u16, tls: bool, limit: Duration) -> MllpError {
+    MllpError::Timeout(format!(
+        "connecting to {host}:{port}{} took longer than connectTimeout ({} ms)",
+        if tls { " (TCP + TLS handshake)" } else { "" },
+        limit.as_millis()
+    ))
+}
+
+/// `what` names the deadline, e.g. "ackTimeout (10000 ms)".
+pub fn write_timeout_error(what: &str) -> MllpError {
+    MllpError::Timeout(format!("the receiver did not take the whole message within {what}"))
+}
+
+pub fn read_timeout_error(what: &str) -> MllpError {
+    MllpError::Timeout(format!("no complete ACK frame within {what}"))
+}
+
+pub fn closed_before_ack() -> MllpError {
+    MllpError::ConnectionClosed("the receiver closed the connection before sending an ACK frame".into())
+}
+
+/// A stream with an MLLP frame reader: write framed bytes, read whole frames.
 pub struct Connection {
     stream: Stream,
-    decoder: FrameDecoder,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    reader: FrameReader,
 }
 
 impl Connection {
     pub fn new(stream: Stream, max_frame_bytes: usize) -> Connection {
-        Connection { stream, decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+        Connection { stream, reader: FrameReader::new(max_frame_bytes) }
     }
 
     /// Nothing buffered and no partial frame: the connection may carry another exchange.
     pub fn is_clean(&self) -> bool {
-        self.start == self.end && self.decoder.is_idle()
+        self.reader.is_clean()
     }
 
     /// True when an idle connection can no longer be trusted: the peer closed it, reset it,
@@ -158,9 +175,7 @@ impl Connection {
         match timeout_at(deadline, write).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(MllpError::from_io(&e, "writing the message")),
-            Err(_) => Err(MllpError::Timeout(format!(
-                "the receiver did not take the whole message within {what}"
-            ))),
+            Err(_) => Err(write_timeout_error(what)),
         }
     }
 
@@ -168,36 +183,28 @@ impl Connection {
     pub async fn read_frame(&mut self, deadline: Instant, what: &str) -> Result<Vec<u8>, MllpError> {
         match timeout_at(deadline, self.read_frame_inner()).await {
             Ok(result) => result,
-            Err(_) => Err(MllpError::Timeout(format!("no complete ACK frame within {what}"))),
+            Err(_) => Err(read_timeout_error(what)),
         }
     }
 
     /// Read the next frame, or `None` when the peer closed cleanly between frames.
     pub async fn read_frame_or_eof(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
         loop {
-            if self.start < self.end {
-                let (used, frame) = self.decoder.decode(&self.buf[self.start..self.end])?;
-                self.start += used;
-                if frame.is_some() {
-                    return Ok(frame);
-                }
+            if let Some(frame) = self.reader.next()? {
+                return Ok(Some(frame));
             }
-            self.start = 0;
-            self.end = 0;
-            let n = self.stream.read(&mut self.buf).await.map_err(|e| MllpError::from_io(&e, "reading"))?;
+            let n = self.stream.read(self.reader.spare()).await.map_err(|e| MllpError::from_io(&e, "reading"))?;
             if n == 0 {
-                return self.decoder.decode_eof();
+                return self.reader.eof();
             }
-            self.end = n;
+            self.reader.filled(n);
         }
     }
 
     async fn read_frame_inner(&mut self) -> Result<Vec<u8>, MllpError> {
         match self.read_frame_or_eof().await? {
             Some(frame) => Ok(frame),
-            None => Err(MllpError::ConnectionClosed(
-                "the receiver closed the connection before sending an ACK frame".into(),
-            )),
+            None => Err(closed_before_ack()),
         }
     }
 

@@ -5,7 +5,7 @@
 const { defineClient } = require("./_driver.js");
 
 const { MllpClient } = process.env.GLION_BENCH_ADDON
-  ? { MllpClient: require("../../lib/native-client.js").createClientClass(require(process.env.GLION_BENCH_ADDON)) }
+  ? { MllpClient: require("../../lib/native-client.js").createClientClass(require(process.env.GLION_BENCH_ADDON), { eventLoop: process.env.GLION_MLLP_IO !== "tokio" }) }
   : require("../../index.js");
 
 function newClient(opts) {

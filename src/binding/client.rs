@@ -1,11 +1,14 @@
 //! `NativeClient`, `NativeAckStream`, `CancelHandle`: the JS-facing shapes of `client.rs`.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::loop_client::{self, LoopClient};
+use super::settle::{Settlement, Settler};
 use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
@@ -45,6 +48,8 @@ pub struct NativeClientOptions {
     pub max_frame_bytes: u32,
     pub verify_control_id: bool,
     pub pool: Option<NativePoolOptions>,
+    /// Run plain-TCP sends to an IP address on the JS thread's libuv loop (Node only).
+    pub event_loop: Option<bool>,
 }
 
 #[napi(object)]
@@ -99,6 +104,8 @@ fn millis(ms: u32) -> Duration {
 #[derive(Default)]
 pub struct CancelHandle {
     token: CancelToken,
+    /// The send it stops when that send runs on the event loop.
+    loop_send: std::cell::Cell<Option<usize>>,
 }
 
 #[napi]
@@ -111,6 +118,9 @@ impl CancelHandle {
     #[napi]
     pub fn cancel(&self) {
         self.token.cancel();
+        if let Some(key) = self.loop_send.take() {
+            loop_client::abort(key);
+        }
     }
 }
 
@@ -118,13 +128,25 @@ impl CancelHandle {
 pub struct NativeClient {
     settings: Arc<ClientSettings>,
     pool: Option<Arc<Pool>>,
+    settler: Settler,
+    /// Set when sends run on the JS thread's event loop (then `pool` is unused).
+    on_loop: Option<Rc<LoopClient>>,
 }
 
 #[napi]
 impl NativeClient {
     /// Builds the TLS configuration once; bad TLS material throws `INVALID_INPUT` here.
+    /// `settle(id, reason, ...ack fields)` receives the outcome of every `send()` on the JS
+    /// thread (see `settle.rs`).
     #[napi(constructor)]
-    pub fn new(options: NativeClientOptions) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        options: NativeClientOptions,
+        #[napi(
+            ts_arg_type = "(id: number, reason: string | null, code?: string, controlId?: string, message?: string, errorCode?: string, severity?: string, errors?: NativeAckError[] | null, raw?: string) => void"
+        )]
+        settle: Function<'_, Settlement, ()>,
+    ) -> Result<Self> {
         let port = u16::try_from(options.port)
             .ok()
             .filter(|&p| p != 0)
@@ -156,12 +178,20 @@ impl NativeClient {
                 max_frame_bytes: options.max_frame_bytes as usize,
                 verify_control_id: options.verify_control_id,
         });
-        let pool = options.pool.map(|p| {
-            let pool = Pool::new(settings.clone(), p.max.max(1) as usize, millis(p.idle_timeout));
-            napi::bindgen_prelude::spawn(pool.reaper());
-            pool
-        });
-        Ok(NativeClient { settings, pool })
+        let pool_options = options.pool.as_ref().map(|p| (p.max.max(1) as usize, millis(p.idle_timeout)));
+        let on_loop = match options.event_loop {
+            Some(true) => LoopClient::new(env.raw(), settle.raw(), settings.clone(), pool_options),
+            _ => None,
+        };
+        let pool = match (&on_loop, pool_options) {
+            (None, Some((max, idle_timeout))) => {
+                let pool = Pool::new(settings.clone(), max, idle_timeout);
+                napi::bindgen_prelude::spawn(pool.reaper());
+                Some(pool)
+            }
+            _ => None,
+        };
+        Ok(NativeClient { settings, pool, settler: Settler::new(&settle)?, on_loop })
     }
 
     /// Close pooled connections; later sends are refused. Without a pool: nothing to do.
@@ -170,41 +200,59 @@ impl NativeClient {
         if let Some(pool) = &self.pool {
             pool.close();
         }
+        if let Some(on_loop) = &self.on_loop {
+            on_loop.close();
+        }
     }
 
     /// Idle pooled connections (for tests and monitoring).
     #[napi(getter)]
     pub fn idle_connections(&self) -> u32 {
-        self.pool.as_ref().map_or(0, |p| p.idle_count() as u32)
+        match &self.on_loop {
+            Some(on_loop) => on_loop.idle_count() as u32,
+            None => self.pool.as_ref().map_or(0, |p| p.idle_count() as u32),
+        }
     }
 
-    /// One exchange: resolves with the first ACK frame (any code; the JS layer throws NAKs).
-    #[napi(ts_return_type = "Promise<NativeAck>")]
-    pub fn send<'env>(
+    /// One exchange, settled later through the client's settle callback (any ACK code; the
+    /// JS layer throws NAKs).
+    /// A bad message throws `INVALID_INPUT` here, before anything is spawned.
+    #[napi]
+    pub fn send(
         &self,
-        env: &'env Env,
+        env: &Env,
+        id: u32,
         message: Either<String, Buffer>,
         ack_timeout: Option<u32>,
         cancel: Option<&CancelHandle>,
-    ) -> Result<PromiseRaw<'env, NativeAck>> {
+    ) -> Result<()> {
         let prepared = self.prepare(message).map_err(invalid)?;
         let settings = self.settings.clone();
-        let pool = self.pool.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
+        if let Some(on_loop) = &self.on_loop {
+            let key = on_loop.send(id, prepared, ack_timeout).map_err(to_js_error)?;
+            if let Some(cancel) = cancel {
+                cancel.loop_send.set(Some(key));
+            }
+            return Ok(());
+        }
+        let pool = self.pool.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        env.spawn_future(CatchPanic(async move {
-            let exchange = async {
-                match &pool {
-                    Some(pool) => pool.send(&prepared, ack_timeout).await,
-                    None => client::send(&settings, &prepared, ack_timeout).await,
-                }
-            };
-            token
-                .run(exchange)
-                .await
-                .map(NativeAck::from)
-                .map_err(to_js_error)
-        }))
+        let settler = self.settler.begin(env);
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = CatchPanic(async {
+                let exchange = async {
+                    match &pool {
+                        Some(pool) => pool.send(&prepared, ack_timeout).await,
+                        None => client::send(&settings, &prepared, ack_timeout).await,
+                    }
+                };
+                token.run(exchange).await.map_err(to_js_error)
+            })
+            .await;
+            settler.settle(id, outcome);
+        });
+        Ok(())
     }
 
     /// An iterator over the ACK frames of one exchange. A bad message is kept and reported

@@ -2,7 +2,11 @@
 //! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
 
 mod client;
+mod loop_client;
+mod reactor;
 mod receiver;
+mod settle;
+mod uv;
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,6 +14,24 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::{Failure, MllpError};
+
+/// The I/O runtime: one tokio worker unless `TOKIO_WORKER_THREADS` says otherwise.
+///
+/// Why one: MLLP is one message in flight per connection, so the work per send is a few
+/// syscalls; one worker keeps up with the JS thread at any concurrency we measured, while a
+/// second one mostly adds wake-ups (workers waking each other to steal a task that is already
+/// being run), which cost 10-13% of a send on the 2-core benchmark machine (issue 7).
+#[napi_derive::module_init]
+fn init_runtime() {
+    let workers = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+        napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+    }
+}
 
 /// A napi error whose message is the JSON reason `{kind, code, sent, message}`.
 pub(crate) fn to_js_error(failure: Failure) -> napi::Error {

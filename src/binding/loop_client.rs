@@ -1,0 +1,784 @@
+//! `send()` on the JS thread's own event loop (Node, plain TCP, a host given as an IP
+//! address): connect, write and read without leaving the JS thread, and settle the Promise
+//! right there. Why: see `uv.rs`. Everything else (TLS, host names, Bun, Deno, `stream()`)
+//! runs on the tokio runtime; both paths use the same core (`Prepared`, `FrameReader`,
+//! `ack_from_frame`, the error texts of `transport.rs`) so they behave alike, and the test
+//! suite runs on both.
+//!
+//! One send is a small state machine driven by libuv callbacks: Waiting (for a pool slot)
+//! -> Connecting -> Writing -> Reading -> done. Callbacks find their send through a number
+//! kept in the handle (`SENDS`), never a pointer, so a late callback for a finished send
+//! finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a settled
+//! Promise may start the next send from inside `settle`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::c_void;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use napi::sys;
+
+use super::settle::Settlement;
+use super::to_js_error;
+use super::reactor::{Reactor, IN, OUT};
+use super::uv::{self, Handle, Loop};
+use crate::ack::Ack;
+use crate::client::{ack_from_frame, timeout_text, ClientSettings};
+use crate::error::{Failure, MllpError};
+use crate::frame::FrameReader;
+use crate::message::Prepared;
+use crate::transport::{
+    closed_before_ack, connect_error, connect_timeout_error, read_timeout_error, write_timeout_error,
+};
+
+thread_local! {
+    static SENDS: RefCell<HashMap<usize, Rc<RefCell<LoopSend>>>> = RefCell::new(HashMap::new());
+    static CLIENTS: RefCell<HashMap<usize, std::rc::Weak<LoopClient>>> = RefCell::new(HashMap::new());
+    /// Every open connection (its reactor token) -> who its events go to.
+    static CONNS: RefCell<HashMap<u64, Owner>> = RefCell::new(HashMap::new());
+    static NEXT_KEY: Cell<usize> = const { Cell::new(1) };
+}
+
+fn next_key() -> usize {
+    NEXT_KEY.with(|k| {
+        let key = k.get();
+        k.set(key.wrapping_add(1).max(1));
+        key
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Owner {
+    /// In use by the send with this key.
+    Send(usize),
+    /// Idle in the pool of the client with this key.
+    Idle(usize),
+}
+
+/// How a connection is watched. A connection per message uses the thread's shared
+/// `Reactor` (one epoll_ctl per connection). A pooled connection, which lives for many
+/// sends, gets its own libuv poll handle: registering it costs more once, but then each
+/// send is woken by libuv's own epoll_wait, without a second one on the reactor's set.
+enum Watch {
+    Shared,
+    /// Unref'd: an idle pooled connection must not keep the process alive (a pending send
+    /// does, through its deadline timer).
+    Own(Handle),
+}
+
+/// A connection owned by the event loop. Field order matters: `watch` (a poll handle) is
+/// closed before the socket, as libuv requires.
+struct LoopConn {
+    watch: Watch,
+    token: u64,
+    sock: TcpStream,
+    reader: FrameReader,
+    /// The last send's deadline timer, stopped, for the next send on this connection.
+    spare_timer: Option<Handle>,
+    /// The epoll events registered now (0: not registered yet).
+    watching: u32,
+}
+
+impl LoopConn {
+    fn new(lp: &Loop, sock: TcpStream, max_frame_bytes: usize, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
+        let token = next_key() as u64;
+        let watch = if pooled {
+            let poll = lp.poll(sock.as_raw_fd())?;
+            poll.set_key(token as usize);
+            poll.unref();
+            Watch::Own(poll)
+        } else {
+            Watch::Shared
+        };
+        CONNS.with(|c| c.borrow_mut().insert(token, owner));
+        Ok(LoopConn { watch, token, sock, reader: FrameReader::new(max_frame_bytes), spare_timer: None, watching: 0 })
+    }
+
+    /// Watch for `events` (`IN`/`OUT`); a system call only when they change.
+    fn watch(&mut self, reactor: &Reactor, events: u32) -> io::Result<()> {
+        if self.watching == events {
+            return Ok(());
+        }
+        match &self.watch {
+            Watch::Shared if self.watching == 0 => reactor.add(self.sock.as_raw_fd(), self.token, events)?,
+            Watch::Shared => reactor.modify(self.sock.as_raw_fd(), self.token, events)?,
+            Watch::Own(poll) => {
+                let uv_events = if events & OUT != 0 { uv::WRITABLE } else { uv::READABLE };
+                let status = poll.poll_start(uv_events, on_poll);
+                if status != 0 {
+                    return Err(io::Error::from_raw_os_error(-status));
+                }
+            }
+        }
+        self.watching = events;
+        Ok(())
+    }
+
+    fn set_owner(&self, owner: Owner) {
+        CONNS.with(|c| c.borrow_mut().insert(self.token, owner));
+    }
+
+    /// True when an idle connection can no longer be trusted: closed, reset, or carrying
+    /// bytes nobody asked for (a late ACK must never answer the next message).
+    fn is_stale(&self) -> bool {
+        !matches!(self.sock.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+impl Drop for LoopConn {
+    /// Closing the socket (after this) also removes it from the epoll set.
+    fn drop(&mut self) {
+        CONNS.with(|c| c.borrow_mut().remove(&self.token));
+    }
+}
+
+/// A pooled connection between sends. It stays registered for input: a receiver that
+/// closes it or sends something unasked gets it dropped at once, and reusing it costs no
+/// epoll_ctl call.
+struct IdleConn {
+    conn: LoopConn,
+    since: Instant,
+}
+
+impl IdleConn {
+    fn new(client: &LoopClient, conn: LoopConn) -> IdleConn {
+        conn.set_owner(Owner::Idle(client.key));
+        IdleConn { conn, since: Instant::now() }
+    }
+
+    /// Back in use by send `send_key`.
+    fn take(self, send_key: usize) -> LoopConn {
+        self.conn.set_owner(Owner::Send(send_key));
+        self.conn
+    }
+}
+
+struct LoopPool {
+    max: usize,
+    idle_timeout: Duration,
+    /// Connections checked out or being opened.
+    busy: usize,
+    idle: Vec<IdleConn>,
+    /// Sends waiting for a slot, oldest first.
+    waiting: VecDeque<usize>,
+    closed: bool,
+    reaper: Option<Handle>,
+}
+
+pub(crate) struct LoopClient {
+    key: usize,
+    lp: Loop,
+    env: sys::napi_env,
+    settle_ref: sys::napi_ref,
+    async_context: sys::napi_async_context,
+    settings: Arc<ClientSettings>,
+    addr: SocketAddr,
+    pool: Option<RefCell<LoopPool>>,
+    reactor: Rc<Reactor>,
+}
+
+impl LoopClient {
+    /// `None` when this client cannot use the event loop (not Node, TLS, or a host name).
+    pub(crate) fn new(
+        env: sys::napi_env,
+        settle: sys::napi_value,
+        settings: Arc<ClientSettings>,
+        pool: Option<(usize, Duration)>,
+    ) -> Option<Rc<LoopClient>> {
+        if settings.tls.is_some() {
+            return None;
+        }
+        let ip: std::net::IpAddr = settings.host.parse().ok()?;
+        let lp = Loop::of(env)?;
+        let reactor = Reactor::get(&lp, on_ready).ok()?;
+        let mut settle_ref = std::ptr::null_mut();
+        let mut async_context = std::ptr::null_mut();
+        let mut name = std::ptr::null_mut();
+        unsafe {
+            if sys::napi_create_reference(env, settle, 1, &mut settle_ref) != sys::Status::napi_ok {
+                return None;
+            }
+            let text = "MllpClient.send";
+            sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut name);
+            if sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context) != sys::Status::napi_ok {
+                sys::napi_delete_reference(env, settle_ref);
+                return None;
+            }
+        }
+        let client = Rc::new(LoopClient {
+            key: next_key(),
+            lp,
+            env,
+            settle_ref,
+            async_context,
+            addr: SocketAddr::new(ip, settings.port),
+            reactor,
+            settings,
+            pool: pool.map(|(max, idle_timeout)| {
+                RefCell::new(LoopPool {
+                    max: max.max(1),
+                    idle_timeout,
+                    busy: 0,
+                    idle: Vec::new(),
+                    waiting: VecDeque::new(),
+                    closed: false,
+                    reaper: None,
+                })
+            }),
+        });
+        CLIENTS.with(|c| c.borrow_mut().insert(client.key, Rc::downgrade(&client)));
+        Some(client)
+    }
+
+    /// Start one send. An error known before anything is pending is returned (the JS
+    /// wrapper rejects with it); otherwise the outcome arrives through the settle callback.
+    /// Returns the send's key, for `abort`.
+    pub(crate) fn send(
+        self: &Rc<Self>,
+        id: u32,
+        prepared: Prepared,
+        ack_timeout: Duration,
+    ) -> Result<usize, Failure> {
+        let key = next_key();
+        let send = LoopSend {
+            key,
+            id,
+            client: self.clone(),
+            prepared,
+            ack_timeout,
+            conn: None,
+            timer: None,
+            phase: Phase::Start,
+            written: 0,
+            holds_slot: false,
+            connected: false,
+        };
+        SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
+        match step(key, Event::Start) {
+            Some(Done { outcome: Err(failure), holds_slot, client, .. }) => {
+                // Its slot goes to the next waiting send (which may settle right here).
+                if holds_slot {
+                    client.release_slot();
+                }
+                Err(failure)
+            }
+            // Cannot happen (nothing is read before the first callback); settle it anyway.
+            Some(done) => {
+                done.deliver();
+                Ok(key)
+            }
+            None => Ok(key),
+        }
+    }
+
+    /// Close idle connections and refuse later sends; waiting sends are rejected, sends in
+    /// flight finish and close their connections.
+    pub(crate) fn close(&self) {
+        let Some(pool) = &self.pool else { return };
+        let (waiting, idle, reaper) = {
+            let mut pool = pool.borrow_mut();
+            pool.closed = true;
+            (std::mem::take(&mut pool.waiting), std::mem::take(&mut pool.idle), pool.reaper.take())
+        };
+        drop(idle);
+        drop(reaper);
+        for key in waiting {
+            finish(key, Err(Failure::unsent(closed_client())));
+        }
+    }
+
+    fn drop_idle(&self, token: u64) {
+        let Some(pool) = &self.pool else { return };
+        let gone = {
+            let mut pool = pool.borrow_mut();
+            pool.idle.iter().position(|idle| idle.conn.token == token).map(|at| pool.idle.remove(at))
+        };
+        drop(gone);
+    }
+
+    pub(crate) fn idle_count(&self) -> usize {
+        self.pool.as_ref().map_or(0, |p| p.borrow().idle.len())
+    }
+
+    /// Call the JS settle callback `(id, ack, reason)` on this (the JS) thread. Node runs
+    /// the microtasks queued by it (the awaiting code) when the callback returns.
+    fn settle(&self, id: u32, outcome: Result<Ack, Failure>) {
+        let env = self.env;
+        let settlement = Settlement { id, outcome: outcome.map_err(|failure| to_js_error(failure).reason) };
+        unsafe {
+            let mut scope = std::ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return;
+            }
+            let mut func = std::ptr::null_mut();
+            let mut recv = std::ptr::null_mut();
+            sys::napi_get_reference_value(env, self.settle_ref, &mut func);
+            // napi_make_callback needs an object as `this` (undefined throws a TypeError).
+            sys::napi_get_global(env, &mut recv);
+            if let (Ok(argv), false) = (settlement.to_args(env), func.is_null()) {
+                let mut result = std::ptr::null_mut();
+                let status =
+                    sys::napi_make_callback(env, self.async_context, recv, func, argv.len(), argv.as_ptr(), &mut result);
+                if status == sys::Status::napi_pending_exception {
+                    let mut error = std::ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut error);
+                    sys::napi_fatal_exception(env, error);
+                }
+            }
+            sys::napi_close_handle_scope(env, scope);
+        }
+    }
+
+    /// A slot came free: hand it to the oldest waiting send, or give it back. A loop, not
+    /// recursion: many waiting sends may fail at once (receiver down).
+    fn release_slot(&self) {
+        let Some(pool) = &self.pool else { return };
+        loop {
+            let next = {
+                let mut pool = pool.borrow_mut();
+                let next = pool.waiting.pop_front();
+                if next.is_none() {
+                    pool.busy = pool.busy.saturating_sub(1);
+                }
+                next
+            };
+            let Some(key) = next else { return };
+            match step(key, Event::SlotFree) {
+                // The waiting send holds the slot now.
+                None => return,
+                // It failed at once (its slot is free again): settle it, try the next one.
+                Some(done) => self.settle(done.id, done.outcome),
+            }
+        }
+    }
+
+    fn start_reaper(&self, pool: &mut LoopPool) {
+        if pool.reaper.is_some() {
+            return;
+        }
+        if let Ok(timer) = self.lp.timer() {
+            let period = (pool.idle_timeout / 2).max(Duration::from_millis(50)).as_millis() as u64;
+            timer.set_key(self.key);
+            timer.unref();
+            timer.timer_start(period, period, on_reap);
+            pool.reaper = Some(timer);
+        }
+    }
+}
+
+impl Drop for LoopClient {
+    fn drop(&mut self) {
+        CLIENTS.with(|c| c.borrow_mut().remove(&self.key));
+        unsafe {
+            sys::napi_delete_reference(self.env, self.settle_ref);
+            sys::napi_async_destroy(self.env, self.async_context);
+        }
+    }
+}
+
+fn closed_client() -> MllpError {
+    MllpError::InvalidInput("the client was closed".into())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Start,
+    /// Waiting for a pool slot (bounded by connectTimeout).
+    Waiting,
+    Connecting,
+    Writing,
+    Reading,
+}
+
+#[derive(Clone, Copy)]
+enum Event {
+    Start,
+    SlotFree,
+    /// The reactor reported the connection ready (readable, writable, closed or failed).
+    Ready,
+    Timer,
+}
+
+pub(crate) struct LoopSend {
+    key: usize,
+    id: u32,
+    client: Rc<LoopClient>,
+    prepared: Prepared,
+    ack_timeout: Duration,
+    conn: Option<LoopConn>,
+    timer: Option<Handle>,
+    phase: Phase,
+    /// Bytes of the frame written so far.
+    written: usize,
+    holds_slot: bool,
+    /// The TCP connect is known to have completed (errors before it are connect errors).
+    connected: bool,
+}
+
+/// A finished send, to deliver once no state is borrowed.
+struct Done {
+    client: Rc<LoopClient>,
+    id: u32,
+    holds_slot: bool,
+    outcome: Result<Ack, Failure>,
+}
+
+impl Done {
+    fn deliver(self) {
+        if self.holds_slot {
+            self.client.release_slot();
+        }
+        self.client.settle(self.id, self.outcome);
+    }
+}
+
+/// Advance send `key` by `event`; `Some` when it finished (already removed from `SENDS`).
+fn step(key: usize, event: Event) -> Option<Done> {
+    let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
+    let outcome = {
+        let mut send = cell.borrow_mut();
+        match send.on(event) {
+            Ok(()) => return None,
+            Err(outcome) => send.finish(outcome),
+        }
+    };
+    SENDS.with(|s| s.borrow_mut().remove(&key));
+    Some(outcome)
+}
+
+/// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
+fn finish(key: usize, outcome: Result<Ack, Failure>) {
+    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else { return };
+    let done = cell.borrow_mut().finish(outcome);
+    done.deliver();
+}
+
+/// Environment teardown (see `uv.rs`): take every pending send, to drop once their handles
+/// are closed. Their Promises are never settled: nothing is left to run them.
+pub(crate) fn take_all() -> Vec<Rc<RefCell<LoopSend>>> {
+    SENDS.with(|s| s.borrow_mut().drain().map(|(_, send)| send).collect())
+}
+
+/// Abort send `key` (AbortSignal): close its connection now.
+pub(crate) fn abort(key: usize) {
+    if SENDS.with(|s| s.borrow().contains_key(&key)) {
+        finish(key, Err(Failure::unsent(MllpError::Aborted)));
+    }
+}
+
+/// A pooled connection's own poll handle fired (its key is the connection's token). On an
+/// error libuv stops the handle and reports EBADF: the read or connect check that follows
+/// finds the real error.
+unsafe extern "C" fn on_poll(handle: *mut c_void, _status: std::ffi::c_int, _events: std::ffi::c_int) {
+    let token = unsafe { uv::key_of(handle) } as u64;
+    on_ready(token, 0);
+}
+
+/// Every reactor event of this thread arrives here.
+fn on_ready(token: u64, _events: u32) {
+    match CONNS.with(|c| c.borrow().get(&token).copied()) {
+        Some(Owner::Send(key)) => {
+            if let Some(done) = step(key, Event::Ready) {
+                done.deliver();
+            }
+        }
+        // Input on an idle pooled connection: closed by the receiver, or bytes nobody
+        // asked for. Either way it can no longer be trusted.
+        Some(Owner::Idle(client)) => {
+            if let Some(client) = CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade())) {
+                client.drop_idle(token);
+            }
+        }
+        None => {}
+    }
+}
+
+unsafe extern "C" fn on_timer(handle: *mut c_void) {
+    let key = unsafe { uv::key_of(handle) };
+    if let Some(done) = step(key, Event::Timer) {
+        done.deliver();
+    }
+}
+
+/// Close pooled connections idle for longer than `idleTimeout`.
+unsafe extern "C" fn on_reap(handle: *mut c_void) {
+    let key = unsafe { uv::key_of(handle) };
+    let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else { return };
+    let expired: Vec<IdleConn> = match &client.pool {
+        Some(pool) => {
+            let mut pool = pool.borrow_mut();
+            let limit = pool.idle_timeout;
+            let (keep, old) = std::mem::take(&mut pool.idle).into_iter().partition(|idle| idle.since.elapsed() < limit);
+            pool.idle = keep;
+            old
+        }
+        None => Vec::new(),
+    };
+    drop(expired);
+}
+
+/// `Err(outcome)` ends the send.
+type Flow = Result<(), Result<Ack, Failure>>;
+
+impl LoopSend {
+    fn on(&mut self, event: Event) -> Flow {
+        match (event, self.phase) {
+            (Event::Start, _) => self.begin(),
+            (Event::SlotFree, Phase::Waiting) => {
+                self.holds_slot = true;
+                self.take_connection()
+            }
+            (Event::Timer, phase) => Err(Err(self.timeout(phase))),
+            (Event::Ready, Phase::Connecting | Phase::Writing) => {
+                if !self.connected {
+                    // A failed connect shows as EPOLLERR; the socket knows the reason.
+                    let conn = self.conn.as_ref().expect("connecting without a connection");
+                    match conn.sock.take_error() {
+                        Ok(None) => {}
+                        Ok(Some(e)) | Err(e) => return Err(Err(self.io_failure(e))),
+                    }
+                    self.connected();
+                }
+                self.write()
+            }
+            // Data, end of stream or an error: `read` finds out which.
+            (Event::Ready, Phase::Reading) => self.read(),
+            // A callback that no longer applies (e.g. a poll event after the phase moved on).
+            _ => Ok(()),
+        }
+    }
+
+    fn begin(&mut self) -> Flow {
+        let client = self.client.clone();
+        let Some(pool) = &client.pool else { return self.open() };
+        let mut pool = pool.borrow_mut();
+        if pool.closed {
+            return Err(Err(Failure::unsent(closed_client())));
+        }
+        if pool.busy >= pool.max {
+            pool.waiting.push_back(self.key);
+            self.phase = Phase::Waiting;
+            self.start_timer(client.settings.connect_timeout)?;
+            return Ok(());
+        }
+        pool.busy += 1;
+        self.holds_slot = true;
+        drop(pool);
+        self.take_connection()
+    }
+
+    /// With a slot held: the most recently used idle connection that is still fresh and
+    /// quiet, or a new one.
+    fn take_connection(&mut self) -> Flow {
+        if let Some(pool) = &self.client.pool {
+            let mut pool = pool.borrow_mut();
+            while let Some(idle) = pool.idle.pop() {
+                if idle.since.elapsed() < pool.idle_timeout && !idle.conn.is_stale() {
+                    drop(pool);
+                    let mut conn = idle.take(self.key);
+                    if let (None, Some(timer)) = (&self.timer, conn.spare_timer.take()) {
+                        timer.set_key(self.key);
+                        self.timer = Some(timer);
+                    }
+                    self.conn = Some(conn);
+                    self.connected();
+                    return self.write();
+                }
+            }
+        }
+        self.open()
+    }
+
+    /// Open a new TCP connection and write as soon as it is up (on loopback that is before
+    /// `connect` returns, so the first write usually goes out at once).
+    fn open(&mut self) -> Flow {
+        let settings = &self.client.settings;
+        let refused = |e: io::Error| Err(Failure::unsent(connect_error(&settings.host, settings.port, &e)));
+        let socket = match socket2::Socket::new(
+            socket2::Domain::for_address(self.client.addr),
+            socket2::Type::STREAM.nonblocking().cloexec(),
+            Some(socket2::Protocol::TCP),
+        ) {
+            Ok(socket) => socket,
+            Err(e) => return Err(refused(e)),
+        };
+        // ACKs are small and latency-bound: never wait for Nagle.
+        let _ = socket.set_tcp_nodelay(true);
+        match socket.connect(&self.client.addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(refused(e)),
+        }
+        let sock: TcpStream = socket.into();
+        let pooled = self.client.pool.is_some();
+        match LoopConn::new(&self.client.lp, sock, settings.max_frame_bytes, Owner::Send(self.key), pooled) {
+            Ok(conn) => self.conn = Some(conn),
+            Err(e) => return Err(refused(e)),
+        }
+        self.phase = Phase::Connecting;
+        // After a wait for a pool slot the same connectTimeout keeps running.
+        if self.timer.is_none() {
+            self.start_timer(settings.connect_timeout)?;
+        }
+        self.write()
+    }
+
+    /// The connection is up: from here `ackTimeout` runs (from the start of the write).
+    fn connected(&mut self) {
+        self.connected = true;
+        self.phase = Phase::Writing;
+        let _ = self.start_timer(self.ack_timeout);
+    }
+
+    fn write(&mut self) -> Flow {
+        loop {
+            let parts = self.prepared.wire_parts();
+            let total: usize = parts.iter().map(|p| p.len()).sum();
+            if self.written >= total {
+                break;
+            }
+            let mut skip = self.written;
+            let mut slices = Vec::with_capacity(3);
+            for part in parts {
+                if skip >= part.len() {
+                    skip -= part.len();
+                } else {
+                    slices.push(IoSlice::new(&part[skip..]));
+                    skip = 0;
+                }
+            }
+            let conn = self.conn.as_mut().expect("writing without a connection");
+            match conn.sock.write_vectored(&slices) {
+                Ok(0) => return Err(Err(self.io_failure(io::ErrorKind::WriteZero.into()))),
+                Ok(n) => {
+                    self.written += n;
+                    if !self.connected {
+                        self.connected();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.watch(OUT),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Err(self.io_failure(e))),
+            }
+        }
+        self.phase = Phase::Reading;
+        self.watch(IN)
+    }
+
+    fn read(&mut self) -> Flow {
+        let conn = self.conn.as_mut().expect("reading without a connection");
+        loop {
+            match conn.reader.next() {
+                Ok(Some(frame)) => return Err(self.answer(&frame)),
+                Ok(None) => {}
+                Err(e) => return Err(Err(Failure::sent(e))),
+            }
+            match conn.sock.read(conn.reader.spare()) {
+                Ok(0) => {
+                    return Err(match conn.reader.eof() {
+                        Ok(Some(frame)) => self.answer(&frame),
+                        Ok(None) => Err(Failure::sent(closed_before_ack())),
+                        Err(e) => Err(Failure::sent(e)),
+                    })
+                }
+                Ok(n) => conn.reader.filled(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Err(Failure::sent(MllpError::from_io(&e, "reading")))),
+            }
+        }
+    }
+
+    fn answer(&self, frame: &[u8]) -> Result<Ack, Failure> {
+        let settings = &self.client.settings;
+        let expected = self.prepared.control_id.as_deref().filter(|_| settings.verify_control_id);
+        ack_from_frame(frame, settings.encoding, expected).map_err(Failure::sent)
+    }
+
+    /// Wait for `events` on the connection (a reused connection already waits for input).
+    fn watch(&mut self, events: u32) -> Flow {
+        let conn = self.conn.as_mut().expect("watching without a connection");
+        match conn.watch(&self.client.reactor, events) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Err(self.io_failure(e))),
+        }
+    }
+
+    fn start_timer(&mut self, limit: Duration) -> Flow {
+        if self.timer.is_none() {
+            match self.client.lp.timer() {
+                Ok(timer) => {
+                    timer.set_key(self.key);
+                    self.timer = Some(timer);
+                }
+                Err(e) => return Err(Err(Failure::unsent(MllpError::ConnectionClosed(format!("cannot start a timer: {e}"))))),
+            }
+        }
+        if let Some(timer) = &self.timer {
+            timer.timer_start(limit.as_millis().max(1) as u64, 0, on_timer);
+        }
+        Ok(())
+    }
+
+    /// An I/O error before the whole frame was written: a connect error while connecting.
+    fn io_failure(&self, e: io::Error) -> Failure {
+        let settings = &self.client.settings;
+        if self.connected {
+            Failure::unsent(MllpError::from_io(&e, "writing the message"))
+        } else {
+            Failure::unsent(connect_error(&settings.host, settings.port, &e))
+        }
+    }
+
+    fn timeout(&self, phase: Phase) -> Failure {
+        let settings = &self.client.settings;
+        let what = timeout_text(self.ack_timeout);
+        match phase {
+            Phase::Start | Phase::Waiting => Failure::unsent(MllpError::Timeout(format!(
+                "no pooled connection became free within connectTimeout ({} ms)",
+                settings.connect_timeout.as_millis()
+            ))),
+            Phase::Connecting => {
+                Failure::unsent(connect_timeout_error(&settings.host, settings.port, false, settings.connect_timeout))
+            }
+            Phase::Writing => Failure::unsent(write_timeout_error(&what)),
+            Phase::Reading => Failure::sent(read_timeout_error(&what)),
+        }
+    }
+
+    /// Tear down (timer, and the connection: back to the pool when the exchange ended
+    /// cleanly on a final ACK, closed otherwise) and say what to deliver.
+    fn finish(&mut self, outcome: Result<Ack, Failure>) -> Done {
+        let timer = self.timer.take();
+        if self.phase == Phase::Waiting {
+            if let Some(pool) = &self.client.pool {
+                pool.borrow_mut().waiting.retain(|&k| k != self.key);
+            }
+        }
+        if let Some(mut conn) = self.conn.take() {
+            let reusable = matches!(&outcome, Ok(ack) if !ack.code.is_intermediate()) && conn.reader.is_clean();
+            if let (true, Some(pool)) = (reusable, &self.client.pool) {
+                let mut pool = pool.borrow_mut();
+                if !pool.closed {
+                    if let Some(timer) = timer {
+                        timer.timer_stop();
+                        conn.spare_timer = Some(timer);
+                    }
+                    pool.idle.push(IdleConn::new(&self.client, conn));
+                    self.client.start_reaper(&mut pool);
+                }
+            }
+        }
+        Done {
+            client: self.client.clone(),
+            id: self.id,
+            holds_slot: std::mem::take(&mut self.holds_slot),
+            outcome,
+        }
+    }
+}

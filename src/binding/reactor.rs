@@ -1,0 +1,104 @@
+//! One epoll set per JS thread for the event-loop sends, watched by libuv through a single
+//! poll handle on the epoll fd itself.
+//!
+//! Why not a libuv poll handle per socket: `uv_poll_init` checks the fd with an epoll
+//! ADD+DEL and an ioctl, `uv_poll_start` always DELs and re-ADDs, and closing DELs again:
+//! five epoll_ctl calls and an ioctl per connection, measured as the largest avoidable cost
+//! of a connection-per-message send (issue 7). Here a socket costs one `epoll_ctl(ADD)`, and
+//! closing the socket removes it. libuv sees the epoll fd readable whenever one of ours is
+//! ready; `on_ready` then drains our set without blocking.
+//!
+//! The poll handle is unref'd: pending sends keep the process alive through their deadline
+//! timers, idle pooled connections must not.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+
+use super::uv::{Handle, Loop, READABLE};
+
+pub const IN: u32 = libc::EPOLLIN as u32;
+pub const OUT: u32 = libc::EPOLLOUT as u32;
+
+/// What a ready socket is handed to: its token and the epoll events.
+pub type Dispatch = fn(token: u64, events: u32);
+
+pub struct Reactor {
+    /// Kept only to be closed with the reactor, before the epoll fd (field order): libuv
+    /// must stop watching an fd before it is closed.
+    _poll: Handle,
+    epoll: OwnedFd,
+}
+
+thread_local! {
+    static REACTOR: RefCell<Option<(Rc<Reactor>, Dispatch)>> = const { RefCell::new(None) };
+}
+
+impl Reactor {
+    /// This thread's reactor, created on first use; `dispatch` receives every event.
+    pub fn get(lp: &Loop, dispatch: Dispatch) -> io::Result<Rc<Reactor>> {
+        if let Some(reactor) = REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())) {
+            return Ok(reactor);
+        }
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+        let poll = lp.poll(epoll.as_raw_fd())?;
+        poll.unref();
+        let status = poll.poll_start(READABLE, on_ready);
+        if status != 0 {
+            return Err(io::Error::from_raw_os_error(-status));
+        }
+        let reactor = Rc::new(Reactor { _poll: poll, epoll });
+        REACTOR.with(|r| *r.borrow_mut() = Some((reactor.clone(), dispatch)));
+        Ok(reactor)
+    }
+
+    /// Watch `fd` for `events`, reported with `token`.
+    pub fn add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, token, events)
+    }
+
+    /// Change what `fd` is watched for.
+    pub fn modify(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, token, events)
+    }
+
+    fn ctl(&self, op: c_int, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// Environment teardown: forget this thread's reactor (its handle is closed by `uv.rs`).
+pub fn take() -> Option<Rc<Reactor>> {
+    REACTOR.with(|r| r.borrow_mut().take().map(|(r, _)| r))
+}
+
+const BATCH: usize = 64;
+
+unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_int) {
+    let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else { return };
+    loop {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+        let n = unsafe { libc::epoll_wait(reactor.epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as c_int, 0) };
+        if n <= 0 {
+            return;
+        }
+        // Copied out first: a dispatched event may run JS that opens or closes sockets.
+        for event in &events[..n as usize] {
+            let (token, flags) = (event.u64, event.events);
+            dispatch(token, flags);
+        }
+        if (n as usize) < BATCH {
+            return;
+        }
+    }
+}
