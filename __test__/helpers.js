@@ -97,6 +97,23 @@ function collectFrames(socket) {
   });
 }
 
+/**
+ * Calls `onMessage(text)` for every frame that arrives on `socket` (several per connection,
+ * split anywhere), `text` being the frame's content read as latin1.
+ */
+function onEachMessage(socket, onMessage) {
+  let buffered = "";
+  socket.on("data", (chunk) => {
+    buffered += chunk.toString("latin1");
+    let end;
+    while ((end = buffered.indexOf("\x1c\r")) !== -1) {
+      const message = buffered.slice(buffered.indexOf("\x0b") + 1, end);
+      buffered = buffered.slice(end + 2);
+      onMessage(message);
+    }
+  });
+}
+
 /** `samples/<name>.hl7` as a string. */
 function sample(name) {
   return fs.readFileSync(path.join(__dirname, "..", "samples", `${name}.hl7`), "utf8");
@@ -104,4 +121,4 @@ function sample(name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, sample, sleep };
+module.exports = { startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, onEachMessage, sample, sleep };

@@ -11,7 +11,7 @@ const { spawn } = require("node:child_process");
 const net = require("node:net");
 const path = require("node:path");
 const { MllpClient, MllpClientError } = require("../index.js");
-const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, onEachMessage, sample, sleep } = require("./helpers.js");
 
 const REPO = path.join(__dirname, "..");
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001
@@ -164,18 +164,8 @@ test("paths: many pooled sends to a closed port all reject with CONNECTION_REFUS
 });
 
 test("paths: an AbortSignal stops a pooled send that is waiting for a slot; the others go through", async () => {
-  const rx = await startRawReceiver((socket) => {
-    let buffered = "";
-    socket.on("data", (chunk) => {
-      buffered += chunk.toString("latin1");
-      let end;
-      while ((end = buffered.indexOf("\x1c\r")) !== -1) {
-        const message = buffered.slice(buffered.indexOf("\x0b") + 1, end);
-        buffered = buffered.slice(end + 2);
-        setTimeout(() => socket.destroyed || socket.write(frame(ackFor(message))), 50);
-      }
-    });
-  });
+  const rx = await startRawReceiver((socket) =>
+    onEachMessage(socket, (message) => setTimeout(() => socket.destroyed || socket.write(frame(ackFor(message))), 50)));
   try {
     const client = new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, pool: { max: 1 } });
     const controller = new AbortController();
@@ -230,23 +220,14 @@ test("paths: a worker terminated with idle pooled connections and sends in fligh
   const script = `
     const { Worker } = require("node:worker_threads");
     const net = require("node:net");
-    const { frame, ackFor } = require("./__test__/helpers.js");
+    const { frame, ackFor, onEachMessage } = require("./__test__/helpers.js");
     (async () => {
       const sockets = [];
       // Answers every frame with AA, except those whose MSH-10 starts with SILENT.
       const server = net.createServer((s) => {
         sockets.push(s);
         s.on("error", () => {});
-        let buffered = "";
-        s.on("data", (chunk) => {
-          buffered += chunk.toString("latin1");
-          let end;
-          while ((end = buffered.indexOf("\\x1c\\r")) !== -1) {
-            const message = buffered.slice(buffered.indexOf("\\x0b") + 1, end);
-            buffered = buffered.slice(end + 2);
-            if (!message.includes("|SILENT")) s.write(frame(ackFor(message)));
-          }
-        });
+        onEachMessage(s, (message) => message.includes("|SILENT") || s.write(frame(ackFor(message))));
       });
       await new Promise((r) => server.listen(0, "127.0.0.1", r));
       const worker = new Worker(\`

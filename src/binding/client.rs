@@ -128,7 +128,8 @@ impl CancelHandle {
 pub struct NativeClient {
     settings: Arc<ClientSettings>,
     pool: Option<Arc<Pool>>,
-    settler: Settler,
+    /// Settles tokio-path sends (absent when every send runs on the event loop).
+    settler: Option<Settler>,
     /// Set when sends run on the JS thread's event loop (then `pool` is unused).
     on_loop: Option<Rc<LoopClient>>,
 }
@@ -191,7 +192,8 @@ impl NativeClient {
             }
             _ => None,
         };
-        Ok(NativeClient { settings, pool, settler: Settler::new(&settle)?, on_loop })
+        let settler = if on_loop.is_some() { None } else { Some(Settler::new(&settle)?) };
+        Ok(NativeClient { settings, pool, settler, on_loop })
     }
 
     /// Close pooled connections; later sends are refused. Without a pool: nothing to do.
@@ -238,7 +240,9 @@ impl NativeClient {
         }
         let pool = self.pool.clone();
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let settler = self.settler.begin(env);
+        let Some(settler) = self.settler.as_ref().map(|s| s.begin(env)) else {
+            return Err(invalid(MllpError::InvalidInput("internal: no settle function for this client".into())));
+        };
         napi::bindgen_prelude::spawn(async move {
             let outcome = CatchPanic(async {
                 let exchange = async {
