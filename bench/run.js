@@ -489,9 +489,14 @@ function targets(results) {
   if (c32) t.push({ item: "2", what: "connection per message, c=32: ours ≥ 0.7 × Rust limit", value: c32.oursToLimit, goal: 0.7, shown: c32.oursToLimit === null ? "n/a" : `${fx(c32.oursToLimit)} × Rust` });
   const big = get("large-8mib");
   if (big) {
-    const bytes = client(big, "glion-bytes")?.ratioToLimit;
-    const shown = big.oursToLimit === null ? "n/a" : `${fx(big.oursToLimit)} × Rust (string input)${bytes ? `; ${fx(bytes)} × with the message as bytes` : ""}`;
-    t.push({ item: "2", what: "8 MiB message: ours ≥ 0.8 × Rust limit", value: big.oursToLimit, goal: 0.8, shown });
+    // One row per input kind: a message the caller holds as bytes, and one held as a JS
+    // string (which V8 must flatten and encode before any byte can go out; the node:net
+    // floor pays the same).
+    const bytes = client(big, "glion-bytes")?.ratioToLimit ?? null;
+    t.push({ item: "2", what: "8 MiB message as bytes: ours ≥ 0.8 × Rust limit", value: bytes, goal: 0.8, shown: bytes === null ? "n/a" : `${fx(bytes)} × Rust` });
+    const floor = client(big, "node-net")?.ratioToLimit ?? null;
+    const shown = big.oursToLimit === null ? "n/a" : `${fx(big.oursToLimit)} × Rust${floor ? ` (node:net floor: ${fx(floor)} ×)` : ""}`;
+    t.push({ item: "2", what: "8 MiB message as a string: ours ≥ 0.8 × Rust limit", value: big.oursToLimit, goal: 0.8, shown });
   }
   if (c32) {
     const ours = client(c32, "glion")?.peakRssMB;
@@ -679,6 +684,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.render) {
     const report = JSON.parse(fs.readFileSync(path.join(opts.out, "latest.json"), "utf8"));
+    report.targets = targets(report.results); // the rules may have changed since the run
     writeReport(report, opts, !report.quick && report.complete);
     process.stdout.write(markdown(report));
     return;

@@ -134,6 +134,11 @@ impl Drop for LoopConn {
     /// Closing the socket (after this) also removes it from the epoll set.
     fn drop(&mut self) {
         CONNS.with(|c| c.borrow_mut().remove(&self.token));
+        if matches!(self.watch, Watch::Shared) && self.watching != 0 {
+            if let Some(reactor) = super::reactor::current() {
+                reactor.forget(self.token);
+            }
+        }
     }
 }
 
@@ -541,6 +546,10 @@ impl LoopSend {
                     match conn.sock.take_error() {
                         Ok(None) => {}
                         Ok(Some(e)) | Err(e) => return Err(Err(self.io_failure(e))),
+                    }
+                    // A wake-up is only a hint: still connecting means keep waiting.
+                    if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN)) {
+                        return Ok(());
                     }
                     self.connected();
                 }

@@ -12,6 +12,7 @@
 //! timers, idle pooled connections must not.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ffi::{c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -30,6 +31,9 @@ pub struct Reactor {
     /// must stop watching an fd before it is closed.
     _poll: Handle,
     epoll: OwnedFd,
+    /// Tokens of the sockets in the set. With exactly one, a wake-up can only be for it, and
+    /// `on_ready` skips the `epoll_wait` (one connection at a time is the common case).
+    members: RefCell<HashSet<u64>>,
 }
 
 thread_local! {
@@ -53,14 +57,21 @@ impl Reactor {
         if status != 0 {
             return Err(io::Error::from_raw_os_error(-status));
         }
-        let reactor = Rc::new(Reactor { _poll: poll, epoll });
+        let reactor = Rc::new(Reactor { _poll: poll, epoll, members: RefCell::new(HashSet::new()) });
         REACTOR.with(|r| *r.borrow_mut() = Some((reactor.clone(), dispatch)));
         Ok(reactor)
     }
 
     /// Watch `fd` for `events`, reported with `token`.
     pub fn add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, token, events)
+        self.ctl(libc::EPOLL_CTL_ADD, fd, token, events)?;
+        self.members.borrow_mut().insert(token);
+        Ok(())
+    }
+
+    /// `token`'s socket is about to be closed (closing removes it from the set).
+    pub fn forget(&self, token: u64) {
+        self.members.borrow_mut().remove(&token);
     }
 
     /// Change what `fd` is watched for.
@@ -77,6 +88,11 @@ impl Reactor {
     }
 }
 
+/// This thread's reactor, if one was made.
+pub fn current() -> Option<Rc<Reactor>> {
+    REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone()))
+}
+
 /// Environment teardown: forget this thread's reactor (its handle is closed by `uv.rs`).
 pub fn take() -> Option<Rc<Reactor>> {
     REACTOR.with(|r| r.borrow_mut().take().map(|(r, _)| r))
@@ -86,6 +102,15 @@ const BATCH: usize = 64;
 
 unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_int) {
     let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else { return };
+    let only = {
+        let members = reactor.members.borrow();
+        if members.len() == 1 { members.iter().next().copied() } else { None }
+    };
+    if let Some(token) = only {
+        // Handlers treat a wake-up as a hint and find out from the socket itself.
+        dispatch(token, 0);
+        return;
+    }
     loop {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
         let n = unsafe { libc::epoll_wait(reactor.epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as c_int, 0) };
