@@ -103,3 +103,34 @@ test("exit: a script whose send gets no answer exits right after the ackTimeout 
     await rx.close();
   }
 });
+
+test("exit: process.exit() with sends pending and pooled connections idle exits with its code, no crash", async () => {
+  // Answers every frame with AA, except messages whose MSH-10 starts with SILENT.
+  const { onEachMessage } = require("./helpers.js");
+  const rx = await startRawReceiver((socket) =>
+    onEachMessage(socket, (message) => message.includes("|SILENT") || socket.write(frame(ackFor(message)))));
+  const script = `
+    const { MllpClient } = require("./index.js");
+    const port = Number(process.argv[1]);
+    const msg = (id) => "MSH|^~\\\\&|S|F|R|F|20260510||ADT^A01|" + id + "|P|2.5";
+    const pooled = new MllpClient({ host: "127.0.0.1", port, tls: false, pool: { max: 2 } });
+    const single = new MllpClient({ host: "127.0.0.1", port, tls: false });
+    (async () => {
+      await pooled.send(msg("P1"));
+      pooled.send(msg("SILENT1")).catch(() => {});
+      single.send(msg("SILENT2")).catch(() => {});
+      setTimeout(() => { console.log("exiting"); process.exit(Number(process.argv[2])); }, 100);
+    })();
+  `;
+  try {
+    for (const code of [0, 3]) {
+      const run = await runScript(script, [String(rx.port), String(code)], 15000);
+      assert.equal(run.signal, null, `killed by ${run.signal}; stderr: ${run.stderr}`);
+      assert.equal(run.code, code, `exit code ${run.code}; stderr: ${run.stderr}`);
+      assert.equal(run.stdout, "exiting\n");
+      assert.doesNotMatch(run.stderr, /panicked|Abort|FATAL|Assertion/i);
+    }
+  } finally {
+    await rx.close();
+  }
+});

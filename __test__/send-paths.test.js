@@ -282,3 +282,17 @@ test("paths: a worker terminated with idle pooled connections and sends in fligh
   assert.equal(report.open, 0, "a connection of the terminated worker is still open");
   assert.equal(report.main, "MAIN");
 });
+
+test("paths: ackTimeout counts from the send, even when the event loop's turn was busy before it", async () => {
+  await withReceiver((socket) => socket.resume(), async (rx) => {
+    const client = clientFor(rx, { ackTimeout: 500 });
+    await sleep(10); // start from a fresh loop turn, then keep it busy for 300 ms
+    const busyUntil = Date.now() + 300;
+    while (Date.now() < busyUntil);
+    const started = Date.now();
+    const error = await client.send(ADT).then(() => null, (e) => e);
+    const waited = Date.now() - started;
+    isMllpError("TIMEOUT", true)(error);
+    assert.ok(waited >= 480, `TIMEOUT after only ${waited} ms (ackTimeout 500): the deadline counted from before the send`);
+  });
+});

@@ -26,7 +26,7 @@ use napi::sys;
 use super::settle::Settlement;
 use super::to_js_error;
 use super::reactor::{Reactor, IN, OUT};
-use super::uv::{self, Handle, Loop};
+use super::uv::{self, Handle, LeakAtExit, Loop};
 use crate::ack::Ack;
 use crate::client::{ack_from_frame, timeout_text, ClientSettings};
 use crate::error::{Failure, MllpError};
@@ -37,7 +37,7 @@ use crate::transport::{
 };
 
 thread_local! {
-    static SENDS: RefCell<HashMap<usize, Rc<RefCell<LoopSend>>>> = RefCell::new(HashMap::new());
+    static SENDS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
     static CLIENTS: RefCell<HashMap<usize, std::rc::Weak<LoopClient>>> = RefCell::new(HashMap::new());
     /// Every open connection (its reactor token) -> who its events go to.
     static CONNS: RefCell<HashMap<u64, Owner>> = RefCell::new(HashMap::new());
@@ -133,7 +133,7 @@ impl LoopConn {
 impl Drop for LoopConn {
     /// Closing the socket (after this) also removes it from the epoll set.
     fn drop(&mut self) {
-        CONNS.with(|c| c.borrow_mut().remove(&self.token));
+        let _ = CONNS.try_with(|c| c.borrow_mut().remove(&self.token));
         if matches!(self.watch, Watch::Shared) && self.watching != 0 {
             if let Some(reactor) = super::reactor::current() {
                 reactor.forget(self.token);
@@ -310,8 +310,8 @@ impl LoopClient {
         self.pool.as_ref().map_or(0, |p| p.borrow().idle.len())
     }
 
-    /// Call the JS settle callback `(id, ack, reason)` on this (the JS) thread. Node runs
-    /// the microtasks queued by it (the awaiting code) when the callback returns.
+    /// Call the JS settle callback (`settle.rs`: id, reason, the ACK's fields) on this, the
+    /// JS, thread. Node runs the microtasks it queued (the awaiting code) when it returns.
     fn settle(&self, id: u32, outcome: Result<Ack, Failure>) {
         let env = self.env;
         let settlement = Settlement { id, outcome: outcome.map_err(|failure| to_js_error(failure).reason) };
@@ -378,7 +378,7 @@ impl LoopClient {
 
 impl Drop for LoopClient {
     fn drop(&mut self) {
-        CLIENTS.with(|c| c.borrow_mut().remove(&self.key));
+        let _ = CLIENTS.try_with(|c| c.borrow_mut().remove(&self.key));
         unsafe {
             sys::napi_delete_reference(self.env, self.settle_ref);
             sys::napi_async_destroy(self.env, self.async_context);

@@ -18,7 +18,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
-use super::uv::{Handle, Loop, READABLE};
+use super::uv::{Handle, LeakAtExit, Loop, READABLE};
 
 pub const IN: u32 = libc::EPOLLIN as u32;
 pub const OUT: u32 = libc::EPOLLOUT as u32;
@@ -37,7 +37,7 @@ pub struct Reactor {
 }
 
 thread_local! {
-    static REACTOR: RefCell<Option<(Rc<Reactor>, Dispatch)>> = const { RefCell::new(None) };
+    static REACTOR: LeakAtExit<Option<(Rc<Reactor>, Dispatch)>> = const { LeakAtExit(RefCell::new(None)) };
 }
 
 impl Reactor {
@@ -90,7 +90,7 @@ impl Reactor {
 
 /// This thread's reactor, if one was made.
 pub fn current() -> Option<Rc<Reactor>> {
-    REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone()))
+    REACTOR.try_with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())).ok().flatten()
 }
 
 /// Environment teardown: forget this thread's reactor (its handle is closed by `uv.rs`).

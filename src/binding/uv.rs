@@ -40,6 +40,7 @@ struct Api {
     set_data: unsafe extern "C" fn(*mut c_void, *mut c_void),
     get_data: unsafe extern "C" fn(*const c_void) -> *mut c_void,
     unref: unsafe extern "C" fn(*mut c_void),
+    update_time: unsafe extern "C" fn(*mut c_void),
 }
 
 fn api() -> Option<&'static Api> {
@@ -65,6 +66,7 @@ fn api() -> Option<&'static Api> {
             set_data: load!(c"uv_handle_set_data"),
             get_data: load!(c"uv_handle_get_data"),
             unref: load!(c"uv_unref"),
+            update_time: load!(c"uv_update_time"),
         })
     })
     .as_ref()
@@ -101,7 +103,7 @@ impl Loop {
             return Err(std::io::Error::from_raw_os_error(-status));
         }
         LIVE.with(|live| live.borrow_mut().insert(ptr as usize));
-        Ok(Handle { ptr, api: self.api })
+        Ok(Handle { ptr, lp: self.raw, api: self.api })
     }
 
     /// A poll handle watching `fd` (not started).
@@ -118,6 +120,8 @@ impl Loop {
 /// frees the memory once the loop is done with it).
 pub struct Handle {
     ptr: *mut c_void,
+    /// The loop it belongs to.
+    lp: *mut c_void,
     api: &'static Api,
 }
 
@@ -140,9 +144,15 @@ impl Handle {
         unsafe { (self.api.poll_start)(self.ptr, events, cb) }
     }
 
+    /// Start (or restart) a timer `ms` from now. libuv counts from the time it cached at the
+    /// start of the loop turn, which may be long ago inside a busy callback (a large message
+    /// being built): refresh it first, or the deadline fires early.
     pub fn timer_start(&self, ms: u64, repeat: u64, cb: TimerCallback) {
         if self.live() {
-            unsafe { (self.api.timer_start)(self.ptr, cb, ms, repeat) };
+            unsafe {
+                (self.api.update_time)(self.lp);
+                (self.api.timer_start)(self.ptr, cb, ms, repeat)
+            };
         }
     }
 
@@ -162,10 +172,32 @@ impl Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // Already closed by the environment cleanup hook when it is no longer recorded.
-        if LIVE.with(|live| live.borrow_mut().remove(&(self.ptr as usize))) {
+        // Already closed by the environment cleanup hook when it is no longer recorded; and
+        // when this thread's locals are being destroyed (process exit) there is no loop to
+        // close it on.
+        if LIVE.try_with(|live| live.borrow_mut().remove(&(self.ptr as usize))).unwrap_or(false) {
             unsafe { (self.api.close)(self.ptr, Some(free_handle)) };
         }
+    }
+}
+
+/// A thread-local value that is leaked, not dropped, when the thread's locals are destroyed.
+/// On `process.exit()` glibc runs the main thread's TLS destructors inside `exit()`:
+/// dropping a pending send then would close libuv handles and release napi references
+/// while Node is shutting down (and touch other thread locals already gone). Worker threads
+/// never get here with anything left: the environment cleanup hook takes it first.
+pub struct LeakAtExit<T: Default>(pub RefCell<T>);
+
+impl<T: Default> Drop for LeakAtExit<T> {
+    fn drop(&mut self) {
+        std::mem::forget(std::mem::take(self.0.get_mut()));
+    }
+}
+
+impl<T: Default> std::ops::Deref for LeakAtExit<T> {
+    type Target = RefCell<T>;
+    fn deref(&self) -> &RefCell<T> {
+        &self.0
     }
 }
 
