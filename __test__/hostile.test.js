@@ -283,3 +283,15 @@ test("hostile: a panic inside a native future rejects its Promise; the process a
     assert.equal((await client.send(ADT)).code, "AA");
   });
 });
+
+test("hostile: a panic in a callback on Node's event loop is caught there; the process and sends carry on", { skip: process.versions.bun ? "Bun has no libuv loop for the hook to use" : false }, async () => {
+  const binding = require("../binding.js");
+  assert.equal(binding.__panicOnEventLoopForTests(), true, "no libuv loop found on Node");
+  await sleep(50); // the timer fired and its callback panicked (a panic unwinding into libuv would abort)
+  await withReceiver(async (socket) => {
+    const message = (await collectFrames(socket)).subarray(1, -2).toString("latin1");
+    socket.write(frame(ackFor(message)));
+  }, async (rx) => {
+    assert.equal((await clientFor(rx).send(ADT)).code, "AA");
+  });
+});

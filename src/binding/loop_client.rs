@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use napi::sys;
 
 use super::settle::Settlement;
-use super::to_js_error;
+use super::{no_unwind, panic_error, to_js_error};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::reactor::{Reactor, IN, OUT};
 use super::uv::{self, Handle, LeakAtExit, Loop};
 use crate::ack::Ack;
@@ -447,7 +448,11 @@ fn step(key: usize, event: Event) -> Option<Done> {
     let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
     let outcome = {
         let mut send = cell.borrow_mut();
-        match send.on(event) {
+        let sent = send.phase == Phase::Reading;
+        // A bug here must settle this send as an error, not unwind into libuv.
+        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event)))
+            .unwrap_or_else(|panic| Err(Err(Failure { error: panic_error(panic), sent })));
+        match flow {
             Ok(()) => return None,
             Err(outcome) => send.finish(outcome),
         }
@@ -480,8 +485,10 @@ pub(crate) fn abort(key: usize) {
 /// error libuv stops the handle and reports EBADF: the read or connect check that follows
 /// finds the real error.
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: std::ffi::c_int, _events: std::ffi::c_int) {
-    let token = unsafe { uv::key_of(handle) } as u64;
-    on_ready(token, 0);
+    no_unwind(|| {
+        let token = unsafe { uv::key_of(handle) } as u64;
+        on_ready(token, 0);
+    });
 }
 
 /// Every reactor event of this thread arrives here.
@@ -504,27 +511,31 @@ fn on_ready(token: u64, _events: u32) {
 }
 
 unsafe extern "C" fn on_timer(handle: *mut c_void) {
-    let key = unsafe { uv::key_of(handle) };
-    if let Some(done) = step(key, Event::Timer) {
-        done.deliver();
-    }
+    no_unwind(|| {
+        let key = unsafe { uv::key_of(handle) };
+        if let Some(done) = step(key, Event::Timer) {
+            done.deliver();
+        }
+    });
 }
 
 /// Close pooled connections idle for longer than `idleTimeout`.
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
-    let key = unsafe { uv::key_of(handle) };
-    let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else { return };
-    let expired: Vec<IdleConn> = match &client.pool {
-        Some(pool) => {
-            let mut pool = pool.borrow_mut();
-            let limit = pool.idle_timeout;
-            let (keep, old) = std::mem::take(&mut pool.idle).into_iter().partition(|idle| idle.since.elapsed() < limit);
-            pool.idle = keep;
-            old
-        }
-        None => Vec::new(),
-    };
-    drop(expired);
+    no_unwind(|| {
+        let key = unsafe { uv::key_of(handle) };
+        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else { return };
+        let expired: Vec<IdleConn> = match &client.pool {
+            Some(pool) => {
+                let mut pool = pool.borrow_mut();
+                let limit = pool.idle_timeout;
+                let (keep, old) = std::mem::take(&mut pool.idle).into_iter().partition(|idle| idle.since.elapsed() < limit);
+                pool.idle = keep;
+                old
+            }
+            None => Vec::new(),
+        };
+        drop(expired);
+    });
 }
 
 /// `Err(outcome)` ends the send.
@@ -790,4 +801,29 @@ impl LoopSend {
             outcome,
         }
     }
+}
+
+thread_local! {
+    static PANIC_TIMER: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Test hook (not part of the public API): a libuv timer whose callback panics, to prove
+/// that a panic in an event-loop callback is caught there instead of aborting the process.
+/// Returns false where there is no libuv loop (call it on Node only).
+#[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
+pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
+    let Some(lp) = Loop::of(env.raw()) else { return Ok(false) };
+    let timer = lp.timer().map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    timer.timer_start(1, 0, panicking_timer);
+    PANIC_TIMER.with(|t| *t.borrow_mut() = Some(timer));
+    Ok(true)
+}
+
+unsafe extern "C" fn panicking_timer(_handle: *mut c_void) {
+    no_unwind(|| {
+        PANIC_TIMER.with(|t| t.borrow_mut().take());
+        if std::hint::black_box(true) {
+            panic!("deliberate panic on the event loop for tests");
+        }
+    });
 }

@@ -48,6 +48,23 @@ pub(crate) fn invalid(error: MllpError) -> napi::Error {
     to_js_error(Failure::unsent(error))
 }
 
+/// What a caught panic is reported as: a bug in the core must reach the caller as an
+/// ordinary rejection, never unwind across the FFI boundary or leave a Promise pending.
+pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> MllpError {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    MllpError::ConnectionClosed(format!("internal error in the MLLP client (please report): {text}"))
+}
+
+/// Run the body of a callback that libuv calls: a panic must not unwind into C (it would
+/// abort the process). What it was doing is settled by the caller's own guard (`step`).
+pub(crate) fn no_unwind(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
 /// Turns a panic inside a future into an ordinary rejected Promise: a bug in the core must
 /// never unwind across the FFI boundary or leave a Promise unsettled.
 pub(crate) struct CatchPanic<F>(pub F);
@@ -59,16 +76,7 @@ impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
         let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(poll) => poll,
-            Err(panic) => {
-                let text = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Poll::Ready(Err(to_js_error(Failure::unsent(MllpError::ConnectionClosed(format!(
-                    "internal error in the MLLP client (please report): {text}"
-                ))))))
-            }
+            Err(panic) => Poll::Ready(Err(to_js_error(Failure::unsent(panic_error(panic))))),
         }
     }
 }

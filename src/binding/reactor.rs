@@ -101,29 +101,31 @@ pub fn take() -> Option<Rc<Reactor>> {
 const BATCH: usize = 64;
 
 unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_int) {
-    let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else { return };
-    let only = {
-        let members = reactor.members.borrow();
-        if members.len() == 1 { members.iter().next().copied() } else { None }
-    };
-    if let Some(token) = only {
-        // Handlers treat a wake-up as a hint and find out from the socket itself.
-        dispatch(token, 0);
-        return;
-    }
-    loop {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
-        let n = unsafe { libc::epoll_wait(reactor.epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as c_int, 0) };
-        if n <= 0 {
+    super::no_unwind(|| {
+        let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else { return };
+        let only = {
+            let members = reactor.members.borrow();
+            if members.len() == 1 { members.iter().next().copied() } else { None }
+        };
+        if let Some(token) = only {
+            // Handlers treat a wake-up as a hint and find out from the socket itself.
+            dispatch(token, 0);
             return;
         }
-        // Copied out first: a dispatched event may run JS that opens or closes sockets.
-        for event in &events[..n as usize] {
-            let (token, flags) = (event.u64, event.events);
-            dispatch(token, flags);
+        loop {
+            let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+            let n = unsafe { libc::epoll_wait(reactor.epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as c_int, 0) };
+            if n <= 0 {
+                return;
+            }
+            // Copied out first: a dispatched event may run JS that opens or closes sockets.
+            for event in &events[..n as usize] {
+                let (token, flags) = (event.u64, event.events);
+                dispatch(token, flags);
+            }
+            if (n as usize) < BATCH {
+                return;
+            }
         }
-        if (n as usize) < BATCH {
-            return;
-        }
-    }
+    });
 }

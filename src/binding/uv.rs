@@ -235,22 +235,24 @@ fn install_cleanup_hook(env: sys::napi_env) {
 
 /// Environment teardown: close every handle still open, then tell Node we are done.
 unsafe extern "C" fn close_all(hook: sys::napi_async_cleanup_hook_handle, _: *mut c_void) {
-    HOOK_INSTALLED.with(|h| h.set(false));
-    let sends = super::loop_client::take_all();
-    let reactor = super::reactor::take();
-    let handles: Vec<usize> = LIVE.with(|live| live.borrow_mut().drain().collect());
-    // Their handles are no longer recorded as live: dropping them closes nothing twice.
-    drop(sends);
-    drop(reactor);
-    let Some(api) = api().filter(|_| !handles.is_empty()) else {
-        unsafe { sys::napi_remove_async_cleanup_hook(hook) };
-        return;
-    };
-    CLEANUP_HANDLE.with(|h| h.set(hook));
-    CLOSING.with(|c| c.set(handles.len()));
-    for ptr in handles {
-        unsafe { (api.close)(ptr as *mut c_void, Some(closed_at_cleanup)) };
-    }
+    super::no_unwind(|| {
+        HOOK_INSTALLED.with(|h| h.set(false));
+        let sends = super::loop_client::take_all();
+        let reactor = super::reactor::take();
+        let handles: Vec<usize> = LIVE.with(|live| live.borrow_mut().drain().collect());
+        // Their handles are no longer recorded as live: dropping them closes nothing twice.
+        drop(sends);
+        drop(reactor);
+        let Some(api) = api().filter(|_| !handles.is_empty()) else {
+            unsafe { sys::napi_remove_async_cleanup_hook(hook) };
+            return;
+        };
+        CLEANUP_HANDLE.with(|h| h.set(hook));
+        CLOSING.with(|c| c.set(handles.len()));
+        for ptr in handles {
+            unsafe { (api.close)(ptr as *mut c_void, Some(closed_at_cleanup)) };
+        }
+    });
 }
 
 unsafe extern "C" fn closed_at_cleanup(handle: *mut c_void) {
