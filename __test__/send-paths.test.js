@@ -296,3 +296,26 @@ test("paths: ackTimeout counts from the send, even when the event loop's turn wa
     assert.ok(waited >= 480, `TIMEOUT after only ${waited} ms (ackTimeout 500): the deadline counted from before the send`);
   });
 });
+
+test("paths: a 4 MiB message to a receiver that reads slowly goes through, then the pooled connection is reused", async () => {
+  const big = large("x", 4 << 20);
+  // Reads nothing for 200 ms (the client's socket buffer fills and it must wait to write),
+  // then everything; answers each whole frame.
+  const rx = await startRawReceiver((socket) => {
+    socket.pause();
+    setTimeout(() => socket.resume(), 200);
+    onEachMessage(socket, (message) => socket.write(frame(ackFor(message))));
+  });
+  try {
+    for (const pool of [undefined, { max: 1 }]) {
+      const client = new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 10000, ...(pool ? { pool } : {}) });
+      assert.equal((await client.send(big)).controlId, "MSG00001");
+      assert.equal((await client.send(ADT.replace("MSG00001", "AFTER"))).controlId, "AFTER");
+      await client.close();
+    }
+    // One connection per send without a pool, one for both sends with it.
+    assert.equal(rx.connections.length, 3);
+  } finally {
+    await rx.close();
+  }
+});
