@@ -15,8 +15,9 @@ const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames,
 
 const REPO = path.join(__dirname, "..");
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001
-const ON_EVENT_LOOP = !process.versions.bun && process.env.GLION_MLLP_IO !== "tokio";
-const NOT_ON_EVENT_LOOP = ON_EVENT_LOOP ? false : "the event-loop path runs only on Node without GLION_MLLP_IO=tokio";
+// The event-loop path: Node on Linux (it uses epoll), unless GLION_MLLP_IO=tokio.
+const ON_EVENT_LOOP = !process.versions.bun && process.platform === "linux" && process.env.GLION_MLLP_IO !== "tokio";
+const NOT_ON_EVENT_LOOP = ON_EVENT_LOOP ? false : "the event-loop path runs only on Node on Linux without GLION_MLLP_IO=tokio";
 
 /** Answers the first frame on each connection with AA, recording what arrived. */
 function answerOnce(seen) {

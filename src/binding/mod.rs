@@ -2,10 +2,16 @@
 //! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
 
 mod client;
+#[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
+#[cfg(not(all(feature = "event-loop", target_os = "linux")))]
+#[path = "no_loop.rs"]
+mod loop_client;
+#[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod reactor;
 mod receiver;
 mod settle;
+#[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod uv;
 
 use std::future::Future;
@@ -61,6 +67,7 @@ pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> MllpError {
 
 /// Run the body of a callback that libuv calls: a panic must not unwind into C (it would
 /// abort the process). What it was doing is settled by the caller's own guard (`step`).
+#[cfg(all(feature = "event-loop", target_os = "linux"))]
 pub(crate) fn no_unwind(f: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(f));
 }
