@@ -14,6 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 
 const { startTestReceiver } = require("../testing.js");
+const { runProcess } = require("./helpers.js");
 
 const REPO = path.resolve(__dirname, "..");
 const CREATE = path.join(REPO, "create-glion", "index.js");
@@ -41,22 +42,7 @@ function cleanEnv() {
 
 /** Run a command; resolves with its exit code, stdout and stderr (never rejects on exit code). */
 function run(command, args, { cwd = TMP, timeout = 120_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runProcess(command, args, { cwd, env: cleanEnv(), limitMs: timeout, resolveOnTimeout: true });
 }
 
 /** What a failed command said, for assertion messages. */

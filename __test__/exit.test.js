@@ -4,52 +4,10 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { spawn } = require("node:child_process");
-const path = require("node:path");
 
-const { startRawReceiver, frame, ackFor, collectFrames, sample } = require("./helpers.js");
+const { startRawReceiver, frame, ackFor, collectFrames, sample, runScript, onEachMessage } = require("./helpers.js");
 
-const REPO = path.join(__dirname, "..");
 const ADT = sample("adt-a01");
-
-/**
- * Run `script` with `node -e` in the repo. Resolves with { code, signal, stdout, stderr,
- * startedAt, exitedAt, lineAt } where lineAt[i] is when stdout line i arrived (parent clock).
- * The child is killed (and the test fails) if it is still running after `limitMs`.
- */
-function runScript(script, args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const child = spawn(process.execPath, ["-e", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const lineAt = [];
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      for (const ch of chunk) if (ch === "\n") lineAt.push(Date.now());
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`child still running after ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, limitMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    let exitedAt;
-    child.on("exit", () => {
-      exitedAt = Date.now();
-    });
-    // 'close' comes after 'exit' and after stdout/stderr are fully read.
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lineAt });
-    });
-  });
-}
 
 const SEND_SCRIPT = `
 const { MllpClient } = require("./index.js");
@@ -106,7 +64,6 @@ test("exit: a script whose send gets no answer exits right after the ackTimeout 
 
 test("exit: process.exit() with sends pending and pooled connections idle exits with its code, no crash", async () => {
   // Answers every frame with AA, except messages whose MSH-10 starts with SILENT.
-  const { onEachMessage } = require("./helpers.js");
   const rx = await startRawReceiver((socket) =>
     onEachMessage(socket, (message) => message.includes("|SILENT") || socket.write(frame(ackFor(message)))));
   const script = `

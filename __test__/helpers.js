@@ -3,6 +3,7 @@
 // nothing from the library under test is used to check it.
 
 const net = require("node:net");
+const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -114,6 +115,64 @@ function onEachMessage(socket, onMessage) {
   });
 }
 
+const REPO = path.join(__dirname, "..");
+
+/**
+ * Run `command` with `args` and collect its output. Resolves with { code, signal, stdout,
+ * stderr, startedAt, exitedAt, lineAt } (`lineAt[i]`: when stdout line i arrived, parent
+ * clock). Past `limitMs` the child is killed and the promise rejects, unless
+ * `resolveOnTimeout` (then it resolves with signal SIGKILL). Never rejects on an exit code.
+ */
+function runProcess(command, args, { cwd = REPO, env = process.env, limitMs = 20000, resolveOnTimeout = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const lineAt = [];
+    let exitedAt;
+    child.stdout.setEncoding("utf8").on("data", (chunk) => {
+      for (const ch of chunk) if (ch === "\n") lineAt.push(Date.now());
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      if (!resolveOnTimeout) reject(new Error(`child still running after ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, limitMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("exit", () => (exitedAt = Date.now()));
+    // 'close' comes after 'exit' and after stdout/stderr are fully read.
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lineAt });
+    });
+  });
+}
+
+/** `node -e script args...` in the repository (see `runProcess`). */
+function runScript(script, args = [], limitMs = 20000) {
+  return runProcess(process.execPath, ["-e", script, ...args], { limitMs });
+}
+
+/** A validation function for assert.rejects/throws: an MllpClientError with `code` (and `sent`). */
+function transportError(code, sent) {
+  const assert = require("node:assert/strict");
+  const { MllpClientError } = require("../index.js");
+  return (error) => {
+    assert.ok(error instanceof MllpClientError, `expected MllpClientError ${code}, got ${error?.name}: ${error?.message}`);
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "MllpClientError");
+    assert.ok(typeof error.message === "string" && error.message.length > 0, "an MllpClientError without a message");
+    assert.equal(error.code, code, `wrong code; message: ${error.message}`);
+    if (sent !== undefined) assert.equal(error.sent, sent, `wrong sent flag for ${code}`);
+    return true;
+  };
+}
+
 /** `samples/<name>.hl7` as a string. */
 function sample(name) {
   return fs.readFileSync(path.join(__dirname, "..", "samples", `${name}.hl7`), "utf8");
@@ -121,4 +180,7 @@ function sample(name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, onEachMessage, sample, sleep };
+module.exports = {
+  startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, onEachMessage, sample, sleep,
+  runProcess, runScript, transportError,
+};

@@ -7,13 +7,11 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { spawn } = require("node:child_process");
 const net = require("node:net");
-const path = require("node:path");
-const { MllpClient, MllpClientError } = require("../index.js");
-const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, onEachMessage, sample, sleep } = require("./helpers.js");
+const { MllpClient } = require("../index.js");
+const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, onEachMessage, sample, sleep, runScript, transportError } =
+  require("./helpers.js");
 
-const REPO = path.join(__dirname, "..");
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001
 // The event-loop path: Node on Linux (it uses epoll), unless GLION_MLLP_IO=tokio.
 const ON_EVENT_LOOP = !process.versions.bun && process.platform === "linux" && process.env.GLION_MLLP_IO !== "tokio";
@@ -31,15 +29,6 @@ function answerOnce(seen) {
 /** ADT^A01 plus an OBX whose value is `filler` repeated to at least `size` characters. */
 function large(filler, size = 100 * 1024) {
   return `${ADT}\rOBX|1|TX|||${filler.repeat(Math.ceil(size / filler.length))}`;
-}
-
-function isMllpError(code, sent) {
-  return (error) => {
-    assert.ok(error instanceof MllpClientError, `expected MllpClientError ${code}, got ${error?.name}: ${error?.message}`);
-    assert.equal(error.code, code, error.message);
-    if (sent !== undefined) assert.equal(error.sent, sent);
-    return true;
-  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -71,9 +60,9 @@ test("paths: a large string is checked like a small one (INVALID_INPUT, nothing 
   let connections = 0;
   await withReceiver(() => connections++, async (rx) => {
     const latin1 = clientFor(rx, { encoding: "latin1" });
-    await assert.rejects(latin1.send(large("price in € ")), isMllpError("INVALID_INPUT", false));
-    await assert.rejects(clientFor(rx).send(large("block \x1c byte ")), isMllpError("INVALID_INPUT", false));
-    await assert.rejects(clientFor(rx).send(`PID|1\r${large("x")}`), isMllpError("INVALID_INPUT", false));
+    await assert.rejects(latin1.send(large("price in € ")), transportError("INVALID_INPUT", false));
+    await assert.rejects(clientFor(rx).send(large("block \x1c byte ")), transportError("INVALID_INPUT", false));
+    await assert.rejects(clientFor(rx).send(`PID|1\r${large("x")}`), transportError("INVALID_INPUT", false));
   });
   assert.equal(connections, 0);
 });
@@ -139,7 +128,7 @@ test("paths: pooled sends beyond max wait their turn; a wait longer than connect
     const first = client.send(ADT.replace("MSG00001", "W1"));
     const second = client.send(ADT.replace("MSG00001", "W2"));
     const started = Date.now();
-    await assert.rejects(second, isMllpError("TIMEOUT", false));
+    await assert.rejects(second, transportError("TIMEOUT", false));
     assert.ok(Date.now() - started < 280, "the waiting send gave up at connectTimeout, before the slot freed");
     assert.equal((await first).controlId, "W1");
     // The slot is free again: the next send goes through on the same connection.
@@ -159,7 +148,7 @@ test("paths: many pooled sends to a closed port all reject with CONNECTION_REFUS
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => client.send(ADT.replace("MSG00001", `R${i}`))));
   for (const r of results) {
     assert.equal(r.status, "rejected");
-    isMllpError("CONNECTION_REFUSED", false)(r.reason);
+    transportError("CONNECTION_REFUSED", false)(r.reason);
   }
   await client.close();
 });
@@ -258,20 +247,7 @@ test("paths: a worker terminated with idle pooled connections and sends in fligh
     })();
     function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
   `;
-  const run = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", script], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`child still running after 20 s; stderr: ${stderr}`));
-    }, 20000);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  const run = await runScript(script);
   assert.equal(run.signal, null, run.stderr);
   assert.equal(run.code, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /Assertion|uv_loop_close|FATAL|Segmentation|panicked/i);
@@ -293,7 +269,7 @@ test("paths: ackTimeout counts from the send, even when the event loop's turn wa
     const started = Date.now();
     const error = await client.send(ADT).then(() => null, (e) => e);
     const waited = Date.now() - started;
-    isMllpError("TIMEOUT", true)(error);
+    transportError("TIMEOUT", true)(error);
     assert.ok(waited >= 480, `TIMEOUT after only ${waited} ms (ackTimeout 500): the deadline counted from before the send`);
   });
 });

@@ -10,7 +10,7 @@ const { getEventListeners } = require("node:events");
 const lib = require("../index.js");
 const testing = require("../testing.js");
 const ackPackage = require("@glion/ack");
-const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep, transportError } = require("./helpers.js");
 
 const {
   MllpClient,
@@ -32,19 +32,6 @@ function replyWith(reply, seen = []) {
   return async (socket) => {
     seen.push(await collectFrames(socket));
     socket.write(typeof reply === "string" ? frame(reply) : reply);
-  };
-}
-
-/** A validation function for assert.rejects/throws: an MllpClientError with `code` (and `sent`). */
-function transportError(code, sent) {
-  return (error) => {
-    assert.ok(error instanceof MllpClientError, `expected MllpClientError ${code}, got ${error?.name}: ${error?.message}`);
-    assert.ok(error instanceof Error);
-    assert.equal(error.name, "MllpClientError");
-    assert.ok(typeof error.message === "string" && error.message.length > 0, "an MllpClientError without a message");
-    assert.equal(error.code, code, `wrong code; message: ${error.message}`);
-    if (sent !== undefined) assert.equal(error.sent, sent, `wrong sent flag for ${code}`);
-    return true;
   };
 }
 

@@ -8,54 +8,19 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const path = require("node:path");
-const { spawn } = require("node:child_process");
 
-const { startRawReceiver, frame, ackFor, collectFrames, sample } = require("./helpers.js");
+const { startRawReceiver, frame, ackFor, collectFrames, onEachMessage, sample, runScript } = require("./helpers.js");
 
-const REPO = path.join(__dirname, "..");
 const ADT = sample("adt-a01");
 const LINGER_MS = 1000; // how long a process may stay up after its last line of output
-
-/**
- * Run `script` with `-e` in the repo. Resolves with { code, signal, stdout, stderr,
- * startedAt, exitedAt, lastLineAt }. The child is killed (and the test fails) past `limitMs`.
- */
-function runScript(script, args = [], limitMs = 20000) {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const child = spawn(process.execPath, ["-e", script, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let lastLineAt;
-    let exitedAt;
-    child.stdout.setEncoding("utf8").on("data", (chunk) => {
-      if (chunk.includes("\n")) lastLineAt = Date.now();
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`child still running after ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, limitMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("exit", () => (exitedAt = Date.now()));
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, startedAt, exitedAt, lastLineAt });
-    });
-  });
-}
 
 /** The child exited by itself, cleanly, soon after its last line. */
 function assertPromptExit(run) {
   assert.equal(run.signal, null, `the child died of ${run.signal}; stderr: ${run.stderr}`);
   assert.equal(run.code, 0, `exit code ${run.code}; stderr: ${run.stderr}`);
-  assert.ok(run.lastLineAt, "the child printed nothing");
-  const lingered = run.exitedAt - run.lastLineAt;
+  const lastLineAt = run.lineAt.at(-1);
+  assert.ok(lastLineAt, "the child printed nothing");
+  const lingered = run.exitedAt - lastLineAt;
   assert.ok(lingered < LINGER_MS, `the process lingered ${lingered} ms after its work settled`);
 }
 
@@ -63,16 +28,7 @@ function assertPromptExit(run) {
 function answeringReceiver(extra = () => {}) {
   return startRawReceiver((socket) => {
     extra(socket);
-    let buffered = Buffer.alloc(0);
-    socket.on("data", (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      let end;
-      while ((end = buffered.indexOf(Buffer.from([0x1c, 0x0d]))) !== -1) {
-        const message = buffered.subarray(buffered.indexOf(0x0b) + 1, end).toString("latin1");
-        buffered = buffered.subarray(end + 2);
-        socket.write(frame(ackFor(message)));
-      }
-    });
+    onEachMessage(socket, (message) => socket.write(frame(ackFor(message))));
   });
 }
 

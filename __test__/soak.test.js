@@ -6,31 +6,13 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const { spawn } = require("node:child_process");
+const { runProcess } = require("./helpers.js");
 
 const SCRIPT = path.join(__dirname, "..", "scripts", "soak.js");
 
 /** Run scripts/soak.js with `args`; resolves with { code, signal, stdout, stderr }. */
 function soak(args, limitMs = 120000) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`soak still running after ${limitMs} ms; stdout: ${stdout}`));
-    }, limitMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, [SCRIPT, ...args], { limitMs });
 }
 
 /** The table rows of the soak's output: { sends, rssMiB, fds }. */

@@ -38,6 +38,21 @@ async function collect(iterable) {
   return { seen };
 }
 
+/**
+ * A receiver that answers CA and never the final ACK. `closed` resolves, with the time, when
+ * the client's connection closes.
+ */
+async function caOnlyReceiver() {
+  let onClose;
+  const closed = new Promise((resolve) => (onClose = resolve));
+  const receiver = await startRawReceiver(async (socket) => {
+    socket.on("close", () => onClose(Date.now()));
+    const msg = (await collectFrames(socket)).toString("utf8").slice(1, -2);
+    socket.write(frame(ackFor(msg, "CA")));
+  });
+  return { receiver, closed };
+}
+
 test("CA then AA: yields both, then completes; the connection is closed after AA", async () => {
   let closed;
   const receiver = await startRawReceiver(async (socket) => {
@@ -152,15 +167,7 @@ test("CA then close: CONNECTION_CLOSED after the CA", async () => {
 });
 
 test("break after the first frame: the receiver sees the connection close at once", async () => {
-  let closedAt;
-  const closed = new Promise((resolve) => {
-    closedAt = resolve;
-  });
-  const receiver = await startRawReceiver(async (socket) => {
-    socket.on("close", () => closedAt(Date.now()));
-    const msg = (await collectFrames(socket)).toString("utf8").slice(1, -2);
-    socket.write(frame(ackFor(msg, "CA"))); // and never the final ACK
-  });
+  const { receiver, closed } = await caOnlyReceiver();
   try {
     const seen = [];
     for await (const ack of clientFor(receiver.port).stream(message)) {
@@ -178,12 +185,7 @@ test("break after the first frame: the receiver sees the connection close at onc
 });
 
 test("an exception in the loop body closes the connection too", async () => {
-  let closed;
-  const receiver = await startRawReceiver(async (socket) => {
-    closed = new Promise((resolve) => socket.on("close", resolve));
-    const msg = (await collectFrames(socket)).toString("utf8").slice(1, -2);
-    socket.write(frame(ackFor(msg, "CA")));
-  });
+  const { receiver, closed } = await caOnlyReceiver();
   try {
     await assert.rejects(async () => {
       for await (const ack of clientFor(receiver.port).stream(message)) throw new Error(`stop at ${ack.code}`);
@@ -248,12 +250,7 @@ test("stream() returns at once; a bad message rejects the first next() without c
 });
 
 test("AbortSignal during a stream rejects with the reason and closes the connection", async () => {
-  let closed;
-  const receiver = await startRawReceiver(async (socket) => {
-    closed = new Promise((resolve) => socket.on("close", resolve));
-    const msg = (await collectFrames(socket)).toString("utf8").slice(1, -2);
-    socket.write(frame(ackFor(msg, "CA")));
-  });
+  const { receiver, closed } = await caOnlyReceiver();
   try {
     const controller = new AbortController();
     const reason = { why: "operator cancelled" };
@@ -326,12 +323,7 @@ test("the library's enhanced-mode receiver: CA, delay, then the code chosen by r
 
 test("garbage collection of an abandoned iterator closes its connection", { skip: typeof Bun !== "undefined" && "runs node --expose-gc in a child process; Bun's GC is driven differently" }, async () => {
   const { spawn } = require("node:child_process");
-  let closed;
-  const receiver = await startRawReceiver(async (socket) => {
-    closed = new Promise((resolve) => socket.on("close", resolve));
-    const msg = (await collectFrames(socket)).toString("utf8").slice(1, -2);
-    socket.write(frame(ackFor(msg, "CA"))); // then nothing: the stream stays open
-  });
+  const { receiver, closed } = await caOnlyReceiver(); // CA, then nothing: the stream stays open
   // The child takes the CA, drops every reference to the iterator, and forces GC while its
   // event loop stays alive; it never calls return() or close().
   const script = `
@@ -350,11 +342,7 @@ test("garbage collection of an abandoned iterator closes its connection", { skip
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const result = await Promise.race([
-      (async () => {
-        while (!closed) await sleep(10);
-        await closed;
-        return "closed";
-      })(),
+      closed.then(() => "closed"),
       sleep(4000).then(() => "open"),
     ]);
     assert.equal(out.trim(), "CA");

@@ -519,33 +519,25 @@ test("plain receiver that never answers the ClientHello: TIMEOUT within connectT
   }
 });
 
-test("plain receiver that closes on the ClientHello: TLS_ERROR fast, sent false", async () => {
-  const server = await startPlainServer((socket) => {
-    socket.once("data", () => socket.end());
+// A plain-TCP receiver behind a TLS client: the handshake must fail fast, not at ackTimeout.
+for (const [what, onClientHello] of [
+  ["closes on the ClientHello", (socket) => socket.end()],
+  ["answers the ClientHello with MLLP bytes", (socket) => socket.write(ackFrame(message().text))],
+]) {
+  test(`plain receiver that ${what}: TLS_ERROR fast, sent false`, async () => {
+    const server = await startPlainServer((socket) => {
+      socket.once("data", () => onClientHello(socket));
+    });
+    try {
+      const c = client(server.port, { ca: PEM.ca }, { connectTimeout: 5000, ackTimeout: 20_000 });
+      const started = Date.now();
+      await rejection(c.send(message().text), "TLS_ERROR", { sent: false });
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    } finally {
+      await server.close();
+    }
   });
-  try {
-    const c = client(server.port, { ca: PEM.ca }, { connectTimeout: 5000, ackTimeout: 20_000 });
-    const started = Date.now();
-    await rejection(c.send(message().text), "TLS_ERROR", { sent: false });
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
-  } finally {
-    await server.close();
-  }
-});
-
-test("plain receiver that answers the ClientHello with MLLP bytes: TLS_ERROR fast, sent false", async () => {
-  const server = await startPlainServer((socket) => {
-    socket.once("data", () => socket.write(ackFrame(message().text)));
-  });
-  try {
-    const c = client(server.port, { ca: PEM.ca }, { connectTimeout: 5000, ackTimeout: 20_000 });
-    const started = Date.now();
-    await rejection(c.send(message().text), "TLS_ERROR", { sent: false });
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
-  } finally {
-    await server.close();
-  }
-});
+}
 
 // ---------------------------------------------------------------------------------------
 // The library's own TLS test receiver

@@ -91,6 +91,18 @@ fn stream_and_cuts() -> impl Strategy<Value = ((Vec<u8>, Vec<Vec<u8>>), Vec<usiz
     })
 }
 
+/// `MSH|^~\&` then MSH-3..MSH-9 from `fields`, then MSH-10 = `control_id` (nothing after it).
+fn msh_through_msh10(fields: &[Vec<u8>], control_id: &str) -> Vec<u8> {
+    let mut input = b"MSH|^~\\&".to_vec();
+    for f in &fields[..7] {
+        input.push(b'|');
+        input.extend_from_slice(f);
+    }
+    input.push(b'|');
+    input.extend_from_slice(control_id.as_bytes());
+    input
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -183,13 +195,7 @@ fn message() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, String)> {
         prop::option::of(line_end()),
     )
         .prop_map(|(fields, control_id, segments, last_end)| {
-            let mut input = b"MSH|^~\\&".to_vec();
-            for f in &fields[..7] {
-                input.push(b'|');
-                input.extend_from_slice(f);
-            }
-            input.push(b'|');
-            input.extend_from_slice(control_id.as_bytes());
+            let mut input = msh_through_msh10(&fields, &control_id);
             input.extend_from_slice(b"|P|2.5");
             for (end, segment) in &segments {
                 input.extend_from_slice(end);
@@ -232,13 +238,7 @@ proptest! {
     /// Open finding (tests/regressions.rs): the control id then takes the 0x1C end block.
     #[test]
     fn the_control_id_is_msh10_when_it_ends_the_message(fields in prop::collection::vec(field_text(), 8), control_id in "[A-Za-z0-9._-]{0,20}") {
-        let mut input = b"MSH|^~\\&".to_vec();
-        for f in &fields[..7] {
-            input.push(b'|');
-            input.extend_from_slice(f);
-        }
-        input.push(b'|');
-        input.extend_from_slice(control_id.as_bytes());
+        let input = msh_through_msh10(&fields, &control_id);
         for encoding in [Encoding::Utf8, Encoding::Latin1] {
             let prepared = prepare_bytes(&input, encoding).expect("a valid message");
             prop_assert_eq!(prepared.control_id.as_deref(), Some(control_id.as_str()));

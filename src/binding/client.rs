@@ -124,14 +124,18 @@ impl CancelHandle {
     }
 }
 
+/// Where this client's sends run (README, "How a send runs").
+enum SendPath {
+    /// On the JS thread's libuv loop; it keeps its own pool.
+    EventLoop(Rc<LoopClient>),
+    /// On the tokio runtime, settled through `settler`.
+    Tokio { pool: Option<Arc<Pool>>, settler: Settler },
+}
+
 #[napi]
 pub struct NativeClient {
     settings: Arc<ClientSettings>,
-    pool: Option<Arc<Pool>>,
-    /// Settles tokio-path sends (absent when every send runs on the event loop).
-    settler: Option<Settler>,
-    /// Set when sends run on the JS thread's event loop (then `pool` is unused).
-    on_loop: Option<Rc<LoopClient>>,
+    path: SendPath,
 }
 
 #[napi]
@@ -184,35 +188,36 @@ impl NativeClient {
             Some(true) => LoopClient::new(env.raw(), settle.raw(), settings.clone(), pool_options),
             _ => None,
         };
-        let pool = match (&on_loop, pool_options) {
-            (None, Some((max, idle_timeout))) => {
-                let pool = Pool::new(settings.clone(), max, idle_timeout);
-                napi::bindgen_prelude::spawn(pool.reaper());
-                Some(pool)
+        let path = match on_loop {
+            Some(on_loop) => SendPath::EventLoop(on_loop),
+            None => {
+                let pool = pool_options.map(|(max, idle_timeout)| {
+                    let pool = Pool::new(settings.clone(), max, idle_timeout);
+                    napi::bindgen_prelude::spawn(pool.reaper());
+                    pool
+                });
+                SendPath::Tokio { pool, settler: Settler::new(&settle)? }
             }
-            _ => None,
         };
-        let settler = if on_loop.is_some() { None } else { Some(Settler::new(&settle)?) };
-        Ok(NativeClient { settings, pool, settler, on_loop })
+        Ok(NativeClient { settings, path })
     }
 
     /// Close pooled connections; later sends are refused. Without a pool: nothing to do.
     #[napi]
     pub fn close(&self) {
-        if let Some(pool) = &self.pool {
-            pool.close();
-        }
-        if let Some(on_loop) = &self.on_loop {
-            on_loop.close();
+        match &self.path {
+            SendPath::EventLoop(on_loop) => on_loop.close(),
+            SendPath::Tokio { pool: Some(pool), .. } => pool.close(),
+            SendPath::Tokio { pool: None, .. } => {}
         }
     }
 
     /// Idle pooled connections (for tests and monitoring).
     #[napi(getter)]
     pub fn idle_connections(&self) -> u32 {
-        match &self.on_loop {
-            Some(on_loop) => on_loop.idle_count() as u32,
-            None => self.pool.as_ref().map_or(0, |p| p.idle_count() as u32),
+        match &self.path {
+            SendPath::EventLoop(on_loop) => on_loop.idle_count() as u32,
+            SendPath::Tokio { pool, .. } => pool.as_ref().map_or(0, |p| p.idle_count() as u32),
         }
     }
 
@@ -231,18 +236,17 @@ impl NativeClient {
         let prepared = self.prepare(message).map_err(invalid)?;
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
-        if let Some(on_loop) = &self.on_loop {
-            let key = on_loop.send(id, prepared, ack_timeout).map_err(to_js_error)?;
-            if let Some(cancel) = cancel {
-                cancel.loop_send.set(Some(key));
+        let (pool, settler) = match &self.path {
+            SendPath::EventLoop(on_loop) => {
+                let key = on_loop.send(id, prepared, ack_timeout).map_err(to_js_error)?;
+                if let Some(cancel) = cancel {
+                    cancel.loop_send.set(Some(key));
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        let pool = self.pool.clone();
-        let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let Some(settler) = self.settler.as_ref().map(|s| s.begin(env)) else {
-            return Err(invalid(MllpError::InvalidInput("internal: no settle function for this client".into())));
+            SendPath::Tokio { pool, settler } => (pool.clone(), settler.begin(env)),
         };
+        let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
             let outcome = CatchPanic(async {
                 let exchange = async {

@@ -262,7 +262,6 @@ impl LoopClient {
             phase: Phase::Start,
             written: 0,
             holds_slot: false,
-            connected: false,
         };
         SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
         match step(key, Event::Start) {
@@ -422,8 +421,6 @@ pub(crate) struct LoopSend {
     /// Bytes of the frame written so far.
     written: usize,
     holds_slot: bool,
-    /// The TCP connect is known to have completed (errors before it are connect errors).
-    connected: bool,
 }
 
 /// A finished send, to deliver once no state is borrowed.
@@ -551,7 +548,7 @@ impl LoopSend {
             }
             (Event::Timer, phase) => Err(Err(self.timeout(phase))),
             (Event::Ready, Phase::Connecting | Phase::Writing) => {
-                if !self.connected {
+                if !self.is_connected() {
                     // A failed connect shows as EPOLLERR; the socket knows the reason.
                     let conn = self.conn.as_ref().expect("connecting without a connection");
                     match conn.sock.take_error() {
@@ -562,7 +559,7 @@ impl LoopSend {
                     if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN)) {
                         return Ok(());
                     }
-                    self.connected();
+                    self.on_connected();
                 }
                 self.write()
             }
@@ -606,7 +603,7 @@ impl LoopSend {
                         self.timer = Some(timer);
                     }
                     self.conn = Some(conn);
-                    self.connected();
+                    self.on_connected();
                     return self.write();
                 }
             }
@@ -648,9 +645,13 @@ impl LoopSend {
         self.write()
     }
 
+    /// The TCP connect is known to have completed (errors before it are connect errors).
+    fn is_connected(&self) -> bool {
+        matches!(self.phase, Phase::Writing | Phase::Reading)
+    }
+
     /// The connection is up: from here `ackTimeout` runs (from the start of the write).
-    fn connected(&mut self) {
-        self.connected = true;
+    fn on_connected(&mut self) {
         self.phase = Phase::Writing;
         let _ = self.start_timer(self.ack_timeout);
     }
@@ -677,8 +678,8 @@ impl LoopSend {
                 Ok(0) => return Err(Err(self.io_failure(io::ErrorKind::WriteZero.into()))),
                 Ok(n) => {
                     self.written += n;
-                    if !self.connected {
-                        self.connected();
+                    if !self.is_connected() {
+                        self.on_connected();
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.watch(OUT),
@@ -748,7 +749,7 @@ impl LoopSend {
     /// An I/O error before the whole frame was written: a connect error while connecting.
     fn io_failure(&self, e: io::Error) -> Failure {
         let settings = &self.client.settings;
-        if self.connected {
+        if self.is_connected() {
             Failure::unsent(MllpError::from_io(&e, "writing the message"))
         } else {
             Failure::unsent(connect_error(&settings.host, settings.port, &e))
