@@ -60,7 +60,7 @@ function parseArgs(argv) {
       process.exit(0);
     } else die(`unknown argument ${a} (try --help)`);
   }
-  o.reps ??= o.quick ? 1 : 2;
+  o.reps ??= o.quick ? 1 : 3;
   o.seconds ??= o.quick ? 0.3 : 5;
   o.waitQuiet ??= o.quick ? 0 : 180;
   return o;
@@ -80,14 +80,24 @@ function log(message) {
 
 /** Counts are the upper bound per run; `seconds` (5, or 0.3 with --quick) is the other. */
 const CASES = [
-  { id: "per-message-c1", title: "Connection per message, concurrency 1", short: "per-msg c=1", mode: "per-message", concurrency: 1, message: "oru", pin: true, count: 30000 },
-  { id: "per-message-c32", title: "Connection per message, concurrency 32", short: "per-msg c=32", mode: "per-message", concurrency: 32, message: "oru", pin: false, count: 60000 },
-  { id: "persistent-c1", title: "Persistent connections, concurrency 1", short: "persist c=1", mode: "persistent", concurrency: 1, message: "oru", pin: true, count: 200000 },
-  { id: "persistent-c32", title: "Persistent connections, concurrency 32 (32 connections)", short: "persist c=32", mode: "persistent", concurrency: 32, message: "oru", pin: false, count: 300000 },
-  { id: "large-8mib", title: "One 8 MiB message (MDM^T02, base64 OBX-5), connection per message, concurrency 1", short: "8 MiB", mode: "per-message", concurrency: 1, message: "mdm8", pin: true, count: 400 },
-  { id: "enhanced-c1", title: "Enhanced mode (CA then AA; ours: `client.stream()`), connection per message, concurrency 1", short: "enhanced c=1", mode: "per-message", concurrency: 1, message: "oru", pin: true, count: 30000, enhanced: true },
-  { id: "tls-c1", title: "TLS (CA-verified, servername localhost), connection per message, concurrency 1", short: "TLS c=1", mode: "per-message", concurrency: 1, message: "oru", pin: true, count: 20000, tls: true },
+  { id: "per-message-c1", title: "Connection per message, concurrency 1 (client on CPU 0, receiver on CPU 1)", short: "per-msg c=1", mode: "per-message", concurrency: 1, message: "oru", placement: "split", count: 30000 },
+  { id: "per-message-c1-shared", title: "Connection per message, concurrency 1 (client and receiver on CPU 0)", short: "per-msg c=1 1cpu", mode: "per-message", concurrency: 1, message: "oru", placement: "shared", count: 30000 },
+  { id: "per-message-c32", title: "Connection per message, concurrency 32", short: "per-msg c=32", mode: "per-message", concurrency: 32, message: "oru", placement: "free", count: 60000 },
+  { id: "persistent-c1", title: "Persistent connections (`pool`), concurrency 1 (client on CPU 0, receiver on CPU 1)", short: "pool c=1", mode: "persistent", concurrency: 1, message: "oru", placement: "split", count: 200000 },
+  { id: "persistent-c1-shared", title: "Persistent connections (`pool`), concurrency 1 (client and receiver on CPU 0)", short: "pool c=1 1cpu", mode: "persistent", concurrency: 1, message: "oru", placement: "shared", count: 200000 },
+  { id: "persistent-c32", title: "Persistent connections (`pool`), concurrency 32 (32 connections)", short: "pool c=32", mode: "persistent", concurrency: 32, message: "oru", placement: "free", count: 300000 },
+  { id: "large-8mib", title: "One 8 MiB message (MDM^T02, base64 OBX-5), connection per message, concurrency 1", short: "8 MiB", mode: "per-message", concurrency: 1, message: "mdm8", placement: "split", count: 400 },
+  { id: "enhanced-c1", title: "Enhanced mode (CA then AA; ours: `client.stream()`), connection per message, concurrency 1", short: "enhanced c=1", mode: "per-message", concurrency: 1, message: "oru", placement: "split", count: 30000, enhanced: true },
+  { id: "tls-c1", title: "TLS (CA-verified, servername localhost), connection per message, concurrency 1", short: "TLS c=1", mode: "per-message", concurrency: 1, message: "oru", placement: "split", count: 20000, tls: true },
 ];
+
+/**
+ * Where the client and the receiver run (`taskset`): `split` pins the client to CPU 0 and
+ * the receiver to CPU 1; `shared` pins both to CPU 0, so every wake-up of one is a context
+ * switch away from the other, and a client's CPU time per message decides its rate; `free`
+ * lets the scheduler place both on the 2 CPUs (the concurrency-32 cases).
+ */
+const PLACEMENT = { split: { client: 0, receiver: 1 }, shared: { client: 0, receiver: 0 }, free: { client: null, receiver: null } };
 
 /**
  * kind: node (clients/<id>.js through clients/worker.js), python (clients/python_hl7.py) or
@@ -105,7 +115,6 @@ const CLIENTS = [
   { id: "rust-core", kind: "rust", role: "diag", impl: "core", label: "our Rust core, no napi/JS", supports: { perMessage: true, persistent: false, enhanced: true, tls: true } },
 ];
 
-const PENDING_POOL = "pending: pool (issue 7 item 3)";
 /** A run during which other processes used more than this (% of one CPU) is "disturbed". */
 const DISTURBED_PCT = 25;
 /** Extra runs per client and case to replace disturbed ones. */
@@ -451,6 +460,12 @@ function supported(client, kase) {
 // ---------------------------------------------------------------------------------------
 // Aggregation
 
+function median(values) {
+  const v = values.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
 function aggregate(results) {
   for (const cr of results) {
     const byId = Object.fromEntries(cr.clients.map((c) => [c.id, c]));
@@ -459,20 +474,23 @@ function aggregate(results) {
       // Undisturbed runs only, when there are any (see DISTURBED_PCT).
       const good = ran.some((r) => !r.disturbed) ? ran.filter((r) => !r.disturbed) : ran;
       c.disturbed = good.length > 0 && good.every((r) => r.disturbed);
-      c.best = good.length ? good.reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a)) : null;
+      // The median run by msgs/s (the upper median for an even count); its client CPU per
+      // message is the median over the runs too, so one lucky or unlucky run moves nothing.
+      const byRate = [...good].sort((a, b) => a.msgsPerS - b.msgsPerS);
+      c.median = byRate.length ? { ...byRate[Math.floor(byRate.length / 2)], clientCpuUsPerMsg: median(good.map((r) => r.clientCpuUsPerMsg)) } : null;
       c.peakRssMB = good.length ? Math.max(...good.map((r) => r.peakRssMB)) : null;
       c.spread = good.length > 1 ? [Math.min(...good.map((r) => r.msgsPerS)), Math.max(...good.map((r) => r.msgsPerS))] : null;
       c.errors = c.runs.reduce((n, r) => n + (r.errors || 0), 0);
       c.failed = c.runs.find((r) => r.failed)?.failed ?? null;
     }
-    const limit = byId.rust?.best?.msgsPerS;
-    for (const c of cr.clients) c.ratioToLimit = c.best && limit ? c.best.msgsPerS / limit : null;
-    const peers = cr.clients.filter((c) => c.role === "peer" && c.best);
-    const bestPeer = peers.length ? peers.reduce((a, b) => (b.best.msgsPerS > a.best.msgsPerS ? b : a)) : null;
+    const limit = byId.rust?.median?.msgsPerS;
+    for (const c of cr.clients) c.ratioToLimit = c.median && limit ? c.median.msgsPerS / limit : null;
+    const peers = cr.clients.filter((c) => c.role === "peer" && c.median);
+    const bestPeer = peers.length ? peers.reduce((a, b) => (b.median.msgsPerS > a.median.msgsPerS ? b : a)) : null;
     const ours = byId.glion;
-    cr.bestPeer = bestPeer ? { id: bestPeer.id, label: bestPeer.label, msgsPerS: bestPeer.best.msgsPerS } : null;
-    cr.oursToBestPeer = ours?.best && bestPeer ? ours.best.msgsPerS / bestPeer.best.msgsPerS : null;
-    cr.oursToFloor = ours?.best && byId["node-net"]?.best ? ours.best.msgsPerS / byId["node-net"].best.msgsPerS : null;
+    cr.bestPeer = bestPeer ? { id: bestPeer.id, label: bestPeer.label, msgsPerS: bestPeer.median.msgsPerS } : null;
+    cr.oursToBestPeer = ours?.median && bestPeer ? ours.median.msgsPerS / bestPeer.median.msgsPerS : null;
+    cr.oursToFloor = ours?.median && byId["node-net"]?.median ? ours.median.msgsPerS / byId["node-net"].median.msgsPerS : null;
     cr.oursToLimit = ours?.ratioToLimit ?? null;
     const bg = cr.clients.flatMap((c) => c.runs.map((r) => r.backgroundCpuPct)).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
     cr.backgroundCpuPct = bg.length ? { median: bg[Math.floor(bg.length / 2)], max: bg[bg.length - 1] } : null;
@@ -483,36 +501,57 @@ function targets(results) {
   const get = (id) => results.find((r) => r.id === id);
   const client = (cr, id) => cr?.clients.find((c) => c.id === id);
   const t = [];
-  const c1 = get("per-message-c1");
-  if (c1) t.push({ item: "2", what: "connection per message, c=1: ours ≥ best peer", value: c1.oursToBestPeer, goal: 1, shown: c1.oursToBestPeer === null ? "n/a" : `${fx(c1.oursToBestPeer)} × ${c1.bestPeer?.label ?? "?"}` });
+  const add = (item, what, value, goal, shown) => t.push({ item, what, value, goal, shown: value === null || value === undefined ? "n/a" : shown });
+  // 1. Client CPU time per message: at most PyPI hl7's, and at most 1.5 × the bare Rust client's.
+  for (const id of ["per-message-c1", "per-message-c1-shared", "per-message-c32", "persistent-c1", "persistent-c1-shared", "persistent-c32"]) {
+    const cr = get(id);
+    const ours = client(cr, "glion")?.median?.clientCpuUsPerMsg;
+    const py = client(cr, "python-hl7")?.median?.clientCpuUsPerMsg;
+    const rust = client(cr, "rust")?.median?.clientCpuUsPerMsg;
+    if (!cr) continue;
+    add("1", `${cr.short}: client CPU/msg ≤ PyPI hl7's`, ours && py ? py / ours : null, 1, `${fmtUs(ours)} vs ${fmtUs(py)}`);
+    add("1", `${cr.short}: client CPU/msg ≤ 1.5 × bare Rust's`, ours && rust ? (1.5 * rust) / ours : null, 1, `${fmtUs(ours)} vs 1.5 × ${fmtUs(rust)} (${fx(ours / rust)} ×)`);
+  }
+  // 2. Rates.
   const c32 = get("per-message-c32");
-  if (c32) t.push({ item: "2", what: "connection per message, c=32: ours ≥ 0.7 × Rust limit", value: c32.oursToLimit, goal: 0.7, shown: c32.oursToLimit === null ? "n/a" : `${fx(c32.oursToLimit)} × Rust` });
+  if (c32) add("2", "per-msg c=32: msgs/s ≥ 0.8 × Rust limit", c32.oursToLimit, 0.8, `${fx(c32.oursToLimit)} × Rust`);
+  const p32 = get("persistent-c32");
+  if (p32) add("2", "pool c=32: msgs/s ≥ 0.5 × Rust limit", p32.oursToLimit, 0.5, `${fx(p32.oursToLimit)} × Rust`);
+  for (const id of ["per-message-c1", "per-message-c1-shared", "persistent-c1", "persistent-c1-shared"]) {
+    const cr = get(id);
+    const ours = client(cr, "glion")?.median?.msgsPerS;
+    const py = client(cr, "python-hl7")?.median?.msgsPerS;
+    if (cr) add("2", `${cr.short}: msgs/s ≥ PyPI hl7's`, ours && py ? ours / py : null, 1, `${fx(ours / py)} × PyPI hl7`);
+  }
+  // 3. One 8 MiB message, as bytes and as a string.
   const big = get("large-8mib");
   if (big) {
-    // One row per input kind: a message the caller holds as bytes, and one held as a JS
-    // string (which V8 must flatten and encode before any byte can go out; the node:net
-    // floor pays the same).
     const bytes = client(big, "glion-bytes")?.ratioToLimit ?? null;
-    t.push({ item: "2", what: "8 MiB message as bytes: ours ≥ 0.8 × Rust limit", value: bytes, goal: 0.8, shown: bytes === null ? "n/a" : `${fx(bytes)} × Rust` });
+    add("3", "8 MiB as bytes: ≥ 0.8 × Rust limit", bytes, 0.8, `${fx(bytes)} × Rust`);
     const floor = client(big, "node-net")?.ratioToLimit ?? null;
-    const shown = big.oursToLimit === null ? "n/a" : `${fx(big.oursToLimit)} × Rust${floor ? ` (node:net floor: ${fx(floor)} ×)` : ""}`;
-    t.push({ item: "2", what: "8 MiB message as a string: ours ≥ 0.8 × Rust limit", value: big.oursToLimit, goal: 0.8, shown });
+    add("3", "8 MiB as a string: ≥ 0.8 × Rust limit", big.oursToLimit, 0.8, `${fx(big.oursToLimit)} × Rust${floor ? ` (node:net: ${fx(floor)} ×)` : ""}`);
   }
+  // 4. stream() in enhanced mode against the node:net client.
+  const enh = get("enhanced-c1");
+  if (enh) add("4", "stream() (CA then AA): msgs/s ≥ node:net's", enh.oursToFloor, 1, `${fx(enh.oursToFloor)} × node:net`);
+  // 5. TLS per-send cost over plain TCP, against the Rust client's (rustls both).
+  const plain = get("per-message-c1");
+  const tls = get("tls-c1");
+  if (plain && tls) {
+    const cost = (id) => {
+      const p = client(plain, id)?.median, s = client(tls, id)?.median;
+      return p && s ? 1e6 / s.msgsPerS - 1e6 / p.msgsPerS : null;
+    };
+    const ours = cost("glion"), rust = cost("rust");
+    add("5", "TLS cost per send ≤ 1.1 × Rust client's", ours && rust ? (1.1 * rust) / ours : null, 1, `+${fmtUs(ours)} vs +${fmtUs(rust)} (${fx(ours / rust)} ×)`);
+  }
+  // 6. Peak RSS at c=32 against the node:net client.
   if (c32) {
     const ours = client(c32, "glion")?.peakRssMB;
     const floor = client(c32, "node-net")?.peakRssMB;
-    const ok = ours != null && floor != null;
-    t.push({ item: "2", what: "peak RSS at c=32 (connection per message): ours ≤ node:net + 10 MB", value: ok ? floor + 10 - ours : null, goal: 0, shown: ok ? `${ours.toFixed(1)} MB vs ${floor.toFixed(1)} + 10 MB` : "n/a" });
+    add("6", "per-msg c=32: peak RSS ≤ node:net's", ours && floor ? floor / ours : null, 1, `${ours?.toFixed(1)} MB vs ${floor?.toFixed(1)} MB`);
   }
-  for (const [id, goal, text] of [["persistent-c1", null, "persistent, c=1: ours ≥ best peer"], ["persistent-c32", 0.5, "persistent, c=32: ours ≥ 0.5 × Rust limit"]]) {
-    const cr = get(id);
-    if (!cr) continue;
-    const ours = client(cr, "glion");
-    const v = goal === null ? cr.oursToBestPeer : cr.oursToLimit;
-    const toBeat = goal === null ? (cr.bestPeer ? `${fmtRate(cr.bestPeer.msgsPerS)} msgs/s (${cr.bestPeer.label})` : "?") : client(cr, "rust")?.best ? `${fmtRate(0.5 * client(cr, "rust").best.msgsPerS)} msgs/s` : "?";
-    t.push({ item: "3", what: text, value: v, goal: goal ?? 1, shown: ours?.best ? fx(v) : `${PENDING_POOL}; to beat: ${toBeat}`, pending: !ours?.best });
-  }
-  for (const x of t) x.status = x.pending ? "pending" : x.value === null || x.value === undefined ? "n/a" : x.value >= x.goal ? "met" : "MISSED";
+  for (const x of t) x.status = x.value === null || x.value === undefined || Number.isNaN(x.value) ? "n/a" : x.value >= x.goal ? "met" : "MISSED";
   return t;
 }
 
@@ -535,11 +574,11 @@ function markdown(report, where = "results") {
   L.push("");
   L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, ${m.kernel}; Node ${m.node}; ${m.rustc}; ${m.python}. Repository at ${m.commit}; addon ${m.addon}. Other processes used ${report.backgroundCpuPctAtStart.toFixed(0)}% of a CPU when the run started.`);
   L.push("");
-  L.push(`Each case ran ${report.reps} time(s) per client, at most ${report.seconds} s and at most the case's message count per run (after a warm-up); the table shows the **best** undisturbed run by msgs/s (its p50/p99), the largest peak RSS over those runs, and their min–max msgs/s. Concurrency-1 cases pin the client to CPU 0 and the receiver to CPU 1 (\`taskset\`)${report.pinned ? "" : " — **not pinned in this run**"}. Every client runs in its own process; "× limit" is msgs/s over the bare Rust tokio client's in the same case. What each case measures: [bench/README.md](${readmeLink}).`);
+  L.push(`Each case ran ${report.reps} time(s) per client, at most ${report.seconds} s and at most the case's message count per run (after a warm-up); the table shows the **median** undisturbed run by msgs/s (its p50/p99), the median client CPU per message over those runs, the largest peak RSS, and their min–max msgs/s. Concurrency-1 cases run in two placements (\`taskset\`): client on CPU 0 and receiver on CPU 1, and both on CPU 0 (where a client's CPU time per message decides its rate)${report.pinned ? "" : " — **not pinned in this run**"}. Every client runs in its own process; "× limit" is msgs/s over the bare Rust tokio client's in the same case. What each case measures: [bench/README.md](${readmeLink}).`);
   L.push("");
   L.push(`![msgs/s relative to the bare Rust client, per case](${chart})`);
   L.push("");
-  L.push("### Targets (issue 7)");
+  L.push("### Targets");
   L.push("");
   L.push("| item | target | measured | status |");
   L.push("|---|---|---|---|");
@@ -562,11 +601,11 @@ function markdown(report, where = "results") {
         L.push(`| ${name} | ${c.skipped} | | | | | | | |`);
         continue;
       }
-      if (!c.best) {
+      if (!c.median) {
         L.push(`| ${name} | failed: ${String(c.failed ?? c.runs.find((r) => r.firstError)?.firstError ?? "?").replace(/\|/g, "/").slice(0, 160)} | | | | | | | |`);
         continue;
       }
-      const b = c.best;
+      const b = c.median;
       const rate = `${fmtRate(b.msgsPerS)}${c.errors ? ` (${c.errors} errors)` : ""}${c.disturbed ? " ⚠" : ""}`;
       const spread = c.spread ? `${fmtRate(c.spread[0])}–${fmtRate(c.spread[1])}` : "";
       L.push(`| ${name} | ${rate} | ${spread} | ${fmtUs(b.p50Us)} | ${fmtUs(b.p99Us)} | ${c.peakRssMB.toFixed(1)} MB | ${fx(c.ratioToLimit)} | ${fmtUs(b.clientCpuUsPerMsg)} | ${b.receiverCpuPct === null ? "–" : `${b.receiverCpuPct.toFixed(0)}% (${fmtUs(b.receiverCpuUsPerMsg)}/msg)`} |`);
@@ -580,10 +619,10 @@ function markdown(report, where = "results") {
     L.push("|---|---:|---:|---:|---:|---:|");
     for (const t of report.tlsCost) L.push(`| ${t.label} | ${t.plainUs.toFixed(0)} | ${t.tlsUs.toFixed(0)} | +${(t.tlsUs - t.plainUs).toFixed(0)} µs (${fx(t.tlsUs / t.plainUs)}×) | +${(t.tlsP50 - t.plainP50).toFixed(0)} µs | ${t.resumedPct === null ? "–" : `${t.resumedPct.toFixed(0)}%`} |`);
     L.push("");
-    L.push("µs/msg = 1 / msgs/s of the best run. TLS 1.3 (rustls receiver) with a P-256 certificate from a throwaway CA; \"handshakes resumed\" is counted by the receiver (rustls `handshake_kind()`): the rustls clients resume sessions by default; the node:tls floor passes the last `session` it got back to `tls.connect()`.");
+    L.push("µs/msg = 1 / msgs/s of the median run. TLS 1.3 (rustls receiver) with a P-256 certificate from a throwaway CA; \"handshakes resumed\" is counted by the receiver (rustls `handshake_kind()`): the rustls clients resume sessions by default; the node:tls floor passes the last `session` it got back to `tls.connect()`.");
     L.push("");
   }
-  L.push(`⚠ = every run of that client in that case was disturbed: other processes used more than ${DISTURBED_PCT}% of a CPU meanwhile. Disturbed runs are repeated (up to ${EXTRA_RUNS} more) and left out of the best-of when an undisturbed run exists.`);
+  L.push(`⚠ = every run of that client in that case was disturbed: other processes used more than ${DISTURBED_PCT}% of a CPU meanwhile. Disturbed runs are repeated (up to ${EXTRA_RUNS} more) and left out of the median when an undisturbed run exists.`);
   L.push("");
   L.push("Receiver CPU is the bench-receiver's own CPU time (getrusage) over the run's wall time, in % of one CPU, and per message: it needs about as much CPU per message as the bare Rust client (one read and one write per message, plus accept and close per connection), and in the pinned cases its CPU is never full, so it is not what limits a client. In the concurrency-32 cases client and receiver share both CPUs and together fill them: there the efficient clients converge on what the machine can do. Client CPU/msg is the client process's CPU time over the measured phase, all threads, per message.");
   if (report.notes.length) {
@@ -602,8 +641,8 @@ function svgChart(report) {
   const groups = report.results.map((cr) => ({
     title: cr.short,
     bars: cr.clients
-      .filter((c) => (c.best && c.ratioToLimit !== null) || (c.id === "glion" && c.skipped === PENDING_POOL))
-      .map((c) => ({ id: c.id, label: c.label, v: c.best ? c.ratioToLimit : 0, pending: !c.best })),
+      .filter((c) => c.median && c.ratioToLimit !== null)
+      .map((c) => ({ id: c.id, label: c.label, v: c.ratioToLimit })),
   }));
   const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => Math.min(b.v, 3))));
   const barW = 20, gap = 30, left = 56, top = 40, height = 300, legendH = 70;
@@ -614,14 +653,8 @@ function svgChart(report) {
     for (const b of g.bars) {
       const v = Math.min(b.v, 3);
       const h = (v / max) * height;
-      if (b.pending) {
-        const ph = (1 / max) * height;
-        parts.push(`<rect x="${x}" y="${top + height - ph}" width="${barW}" height="${ph}" fill="none" stroke="${COLORS[b.id]}" stroke-dasharray="4 3"><title>ours: ${PENDING_POOL}</title></rect>`);
-        parts.push(`<text x="${x + barW / 2 + 3}" y="${top + height - 6}" font-size="10" transform="rotate(-90 ${x + barW / 2 + 3} ${top + height - 6})" fill="${COLORS[b.id]}">ours: pool pending</text>`);
-      } else {
-        parts.push(`<rect x="${x}" y="${top + height - h}" width="${barW}" height="${h}" fill="${COLORS[b.id] || "#333"}"><title>${esc(b.label)}: ${b.v.toFixed(2)} × limit</title></rect>`);
-        parts.push(`<text x="${x + barW / 2}" y="${top + height - h - 3}" font-size="8" text-anchor="middle">${b.v >= 3 ? ">3" : b.v.toFixed(2)}</text>`);
-      }
+      parts.push(`<rect x="${x}" y="${top + height - h}" width="${barW}" height="${h}" fill="${COLORS[b.id] || "#333"}"><title>${esc(b.label)}: ${b.v.toFixed(2)} × limit</title></rect>`);
+      parts.push(`<text x="${x + barW / 2}" y="${top + height - h - 3}" font-size="8" text-anchor="middle">${b.v >= 3 ? ">3" : b.v.toFixed(2)}</text>`);
       x += barW + 2;
     }
     parts.push(`<text x="${(gx + x - 2) / 2}" y="${top + height + 16}" font-size="11" text-anchor="middle">${esc(g.title)}</text>`);
@@ -636,7 +669,7 @@ function svgChart(report) {
   }
   const legend = [];
   let lx = left, ly = top + height + 36;
-  const shown = CLIENTS.map((c) => report.results.flatMap((cr) => cr.clients).find((k) => k.id === c.id && k.best && k.label !== "node:tls hand-written (floor)")).filter(Boolean);
+  const shown = CLIENTS.map((c) => report.results.flatMap((cr) => cr.clients).find((k) => k.id === c.id && k.median && k.label !== "node:tls hand-written (floor)")).filter(Boolean);
   for (const c of shown) {
     const w = 30 + c.label.length * 6.6;
     if (lx + w > width - 10) (lx = left), (ly += 16);
@@ -647,7 +680,7 @@ function svgChart(report) {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${Math.max(totalH, top + height + legendH)}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">msgs/s relative to the bare Rust tokio client (1.00 = the practical limit), best of ${report.reps} run(s)</text>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">msgs/s relative to the bare Rust tokio client (1.00 = the practical limit), median of ${report.reps} run(s)</text>`,
     `<text x="${left}" y="34" font-size="10" fill="#555">${esc(`${report.machine.nproc} × ${report.machine.cpu}, Node ${report.machine.node}, ${report.date}`)}</text>`,
     ...axis,
     ...parts,
@@ -712,14 +745,14 @@ async function main() {
     const args = [];
     if (kase.enhanced) args.push("--enhanced");
     if (kase.tls) args.push("--tls", path.join(CERTS, "server.pem"), path.join(CERTS, "server.key"));
-    const receiver = await Receiver.start(args, pinned && kase.pin ? 1 : null);
-    const cr = { id: kase.id, title: kase.title, short: kase.short, mode: kase.mode, concurrency: kase.concurrency, pinned: pinned && kase.pin, clients: [] };
+    const place = pinned ? PLACEMENT[kase.placement] : PLACEMENT.free;
+    const receiver = await Receiver.start(args, place.receiver);
+    const cr = { id: kase.id, title: kase.title, short: kase.short, mode: kase.mode, concurrency: kase.concurrency, placement: pinned ? kase.placement : "free", clients: [] };
     for (const c of clients.filter((c) => inCase(c, kase))) {
       const entry = { id: c.id, label: c.label, role: c.role, runs: [] };
       if (c.unavailable) entry.skipped = "not available (see notes)";
       else if (!supported(c, kase)) {
-        if (c.id === "glion" && kase.mode === "persistent") entry.skipped = PENDING_POOL;
-        else if (c.role === "ours" || c.role === "limit") entry.skipped = "not supported";
+        if (c.role === "ours" || c.role === "limit") entry.skipped = "not supported";
         else continue; // a peer without this feature is simply not listed
       }
       cr.clients.push(entry);
@@ -733,7 +766,7 @@ async function main() {
       const startedAt = new Date().toISOString();
       const addon = c.id.startsWith("glion") ? addonStamp() : null;
       const b0 = busySeconds(), s0 = selfCpuSeconds(), t0 = Date.now();
-      const r = await runClient(c, kase, receiver.port, opts, pinned && kase.pin ? 0 : null);
+      const r = await runClient(c, kase, receiver.port, opts, place.client);
       const after = await receiver.stats();
       const b1 = busySeconds();
       const window = { busyS: b0 === null || b1 === null ? null : b1 - b0, selfS: selfCpuSeconds() - s0, wallS: (Date.now() - t0) / 1000 };
@@ -771,7 +804,7 @@ async function main() {
   if (plain && tlsRes) {
     for (const c of tlsRes.clients) {
       const p = plain.clients.find((x) => x.id === (c.id === "node-net" ? "node-net" : c.id));
-      if (c.best && p?.best) tlsCost.push({ id: c.id, label: c.id === "node-net" ? "node:tls hand-written (floor)" : c.label, plainUs: 1e6 / p.best.msgsPerS, tlsUs: 1e6 / c.best.msgsPerS, plainP50: p.best.p50Us, tlsP50: c.best.p50Us, resumedPct: c.best.tlsFull + c.best.tlsResumed > 0 ? (100 * c.best.tlsResumed) / (c.best.tlsFull + c.best.tlsResumed) : null });
+      if (c.median && p?.median) tlsCost.push({ id: c.id, label: c.id === "node-net" ? "node:tls hand-written (floor)" : c.label, plainUs: 1e6 / p.median.msgsPerS, tlsUs: 1e6 / c.median.msgsPerS, plainP50: p.median.p50Us, tlsP50: c.median.p50Us, resumedPct: c.median.tlsFull + c.median.tlsResumed > 0 ? (100 * c.median.tlsResumed) / (c.median.tlsFull + c.median.tlsResumed) : null });
     }
   }
   if (tlsRes) {

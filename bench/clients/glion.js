@@ -8,13 +8,12 @@ const { MllpClient } = process.env.GLION_BENCH_ADDON
   ? { MllpClient: require("../../lib/native-client.js").createClientClass(require(process.env.GLION_BENCH_ADDON), { eventLoop: process.env.GLION_MLLP_IO !== "tokio" }) }
   : require("../../index.js");
 
-function newClient(opts) {
-  return new MllpClient({
-    host: opts.host,
-    port: opts.port,
-    tls: opts.tls ? { ca: opts.tls.ca, servername: opts.tls.servername } : false,
-  });
+function clientOptions(opts) {
+  return { host: opts.host, port: opts.port, tls: opts.tls ? { ca: opts.tls.ca, servername: opts.tls.servername } : false };
 }
+
+/** The pooled client the persistent workers of this process share. */
+let shared = null;
 
 module.exports = defineClient({
   name: "glion",
@@ -22,7 +21,7 @@ module.exports = defineClient({
 
   // One MllpClient per process (TLS config built once); each send() opens its own connection.
   perMessage(opts) {
-    const client = newClient(opts);
+    const client = new MllpClient(clientOptions(opts));
     if (opts.enhanced) {
       return async (text, id) => {
         const got = [];
@@ -36,21 +35,24 @@ module.exports = defineClient({
     };
   },
 
-  // Persistent connections: the opt-in pool. Each of the C workers gets its own client
-  // with one pooled connection (one message in flight per connection, as MLLP requires).
+  // Persistent connections: the opt-in pool, as an application uses it: one MllpClient per
+  // process with `pool: { max: C }`, shared by the C workers (one message in flight per
+  // connection, as MLLP requires).
   async connect(opts) {
-    const client = new MllpClient({
-      host: opts.host,
-      port: opts.port,
-      tls: opts.tls ? { ca: opts.tls.ca, servername: opts.tls.servername } : false,
-      pool: { max: 1 },
-    });
+    shared ??= { client: new MllpClient({ ...clientOptions(opts), pool: { max: opts.concurrency ?? 1 } }), users: 0 };
+    const { client } = shared;
+    shared.users++;
     return {
       send: async (text, id) => {
         const ack = await client.send(text);
         if (ack.code !== "AA" || ack.controlId !== id) throw new Error(`unexpected ACK ${ack.code} ${ack.controlId}`);
       },
-      close: () => client.close(),
+      close: async () => {
+        if (--shared.users === 0) {
+          shared = null;
+          await client.close();
+        }
+      },
     };
   },
 });

@@ -54,6 +54,7 @@ async function main() {
     host: o.host,
     port: o.port,
     enhanced: o.enhanced,
+    concurrency: o.concurrency,
     tls: o.tlsCa ? { ca: fs.readFileSync(o.tlsCa, "utf8"), servername: o.servername } : null,
   };
   const messages = loadTemplate(o.message, adapter.input);
