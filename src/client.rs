@@ -44,12 +44,22 @@ pub struct Exchange {
 
 /// Open a connection (TCP, and TLS when configured) within `connectTimeout`.
 pub async fn connect_to(settings: &ClientSettings) -> Result<Connection, Failure> {
-    let stream = connect(&settings.host, settings.port, settings.tls.as_ref(), settings.connect_timeout).await?;
+    let stream = connect(
+        &settings.host,
+        settings.port,
+        settings.tls.as_ref(),
+        settings.connect_timeout,
+    )
+    .await?;
     Ok(Connection::new(stream, settings.max_frame_bytes))
 }
 
 /// Connect, write the framed message, and return the exchange ready to read ACKs.
-pub async fn open(settings: &ClientSettings, message: &Prepared, ack_timeout: Duration) -> Result<Exchange, Failure> {
+pub async fn open(
+    settings: &ClientSettings,
+    message: &Prepared,
+    ack_timeout: Duration,
+) -> Result<Exchange, Failure> {
     start(connect_to(settings).await?, settings, message, ack_timeout).await
 }
 
@@ -62,7 +72,8 @@ pub async fn start(
     ack_timeout: Duration,
 ) -> Result<Exchange, Failure> {
     let deadline = Instant::now() + ack_timeout;
-    conn.write_parts(message.wire_parts(), deadline, &timeout_text(ack_timeout)).await?;
+    conn.write_parts(message.wire_parts(), deadline, &timeout_text(ack_timeout))
+        .await?;
     Ok(Exchange {
         conn,
         control_id: message.control_id.clone(),
@@ -76,9 +87,15 @@ pub async fn start(
 }
 
 /// Parse an ACK frame and, when `expected` is given, check MSA-2 against the message's MSH-10.
-pub fn ack_from_frame(frame: &[u8], encoding: Encoding, expected: Option<&str>) -> Result<Ack, MllpError> {
+pub fn ack_from_frame(
+    frame: &[u8],
+    encoding: Encoding,
+    expected: Option<&str>,
+) -> Result<Ack, MllpError> {
     let ack = parse_ack(&encoding.decode(frame))?;
-    let Some(expected) = expected else { return Ok(ack) };
+    let Some(expected) = expected else {
+        return Ok(ack);
+    };
     // A receiver that rejects a message it could not parse may leave MSA-2 empty; the
     // NAK itself is then the more useful answer.
     if ack.control_id == expected || (ack.control_id.is_empty() && !ack.code.is_positive()) {
@@ -121,8 +138,14 @@ impl Exchange {
     }
 
     async fn read_ack(&mut self, ack_timeout: Duration) -> Result<Ack, MllpError> {
-        let frame = self.conn.read_frame(self.deadline, &timeout_text(ack_timeout)).await?;
-        let expected = self.control_id.as_deref().filter(|_| self.verify_control_id);
+        let frame = self
+            .conn
+            .read_frame(self.deadline, &timeout_text(ack_timeout))
+            .await?;
+        let expected = self
+            .control_id
+            .as_deref()
+            .filter(|_| self.verify_control_id);
         ack_from_frame(&frame, self.encoding, expected)
     }
 
@@ -143,7 +166,11 @@ impl Exchange {
 }
 
 /// `send()`: one connection, one frame out, the first ACK frame in, connection closed.
-pub async fn send(settings: &ClientSettings, message: &Prepared, ack_timeout: Duration) -> Result<Ack, Failure> {
+pub async fn send(
+    settings: &ClientSettings,
+    message: &Prepared,
+    ack_timeout: Duration,
+) -> Result<Ack, Failure> {
     let mut exchange = open(settings, message, ack_timeout).await?;
     let ack = exchange.next_ack(ack_timeout).await?;
     exchange.close();
@@ -182,7 +209,10 @@ impl CancelToken {
     }
 
     /// Run `fut` unless and until the token is cancelled.
-    pub async fn run<T>(&self, fut: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    pub async fn run<T>(
+        &self,
+        fut: impl Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
         tokio::select! {
             biased;
             _ = self.cancelled() => Err(Failure::unsent(MllpError::Aborted)),

@@ -44,7 +44,11 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(max_frame_bytes: usize) -> FrameDecoder {
-        FrameDecoder { max_frame_bytes, state: State::Outside, content: Vec::new() }
+        FrameDecoder {
+            max_frame_bytes,
+            state: State::Outside,
+            content: Vec::new(),
+        }
     }
 
     /// True when the decoder is between frames (nothing partial is held).
@@ -143,7 +147,12 @@ pub struct FrameReader {
 
 impl FrameReader {
     pub fn new(max_frame_bytes: usize) -> FrameReader {
-        FrameReader { decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+        FrameReader {
+            decoder: FrameDecoder::new(max_frame_bytes),
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
     }
 
     /// Nothing buffered and no partial frame: the connection may carry another exchange.
@@ -214,7 +223,11 @@ mod tests {
         for step in [1, 2, 3, wire.len()] {
             let (frames, end) = feed(wire, step, 1024);
             assert_eq!(end, Ok(()));
-            assert_eq!(frames, vec![b"MSH|^~\\&|A\rMSA|AA|1\r".to_vec()], "step {step}");
+            assert_eq!(
+                frames,
+                vec![b"MSH|^~\\&|A\rMSA|AA|1\r".to_vec()],
+                "step {step}"
+            );
         }
     }
 
@@ -301,7 +314,11 @@ mod tests {
         let input = b"\x0bA|1\x1c\r\x0bB|2\x1c\r\x0bC|3\x1c\r";
         for step in 1..=input.len() {
             let (frames, clean) = read_all(input, step);
-            assert_eq!(frames, vec![b"A|1".to_vec(), b"B|2".to_vec(), b"C|3".to_vec()], "step {step}");
+            assert_eq!(
+                frames,
+                vec![b"A|1".to_vec(), b"B|2".to_vec(), b"C|3".to_vec()],
+                "step {step}"
+            );
             assert!(clean, "step {step}");
         }
     }

@@ -49,7 +49,9 @@ impl Pool {
     /// most `connectTimeout`.
     pub async fn send(&self, message: &Prepared, ack_timeout: Duration) -> Result<Ack, Failure> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Failure::unsent(MllpError::InvalidInput("the client was closed".into())));
+            return Err(Failure::unsent(MllpError::InvalidInput(
+                "the client was closed".into(),
+            )));
         }
         let connect_deadline = self.settings.connect_timeout;
         let _slot = timeout(connect_deadline, self.slots.acquire())
@@ -60,7 +62,9 @@ impl Pool {
                     connect_deadline.as_millis()
                 )))
             })?
-            .map_err(|_| Failure::unsent(MllpError::InvalidInput("the client was closed".into())))?;
+            .map_err(|_| {
+                Failure::unsent(MllpError::InvalidInput("the client was closed".into()))
+            })?;
         let conn = match self.take_idle() {
             Some(conn) => conn,
             None => connect_to(&self.settings).await?,
@@ -110,6 +114,9 @@ async fn reap(pool: Weak<Pool>, idle_timeout: Duration) {
         if pool.closed.load(Ordering::Acquire) {
             return;
         }
-        pool.idle.lock().unwrap().retain(|(_, since)| since.elapsed() < idle_timeout);
+        pool.idle
+            .lock()
+            .unwrap()
+            .retain(|(_, since)| since.elapsed() < idle_timeout);
     }
 }

@@ -73,7 +73,12 @@ pub struct NativeAck {
 
 impl From<AckErrorDetail> for NativeAckError {
     fn from(e: AckErrorDetail) -> Self {
-        NativeAckError { error_code: e.error_code, error_text: e.error_text, severity: e.severity, location: e.location }
+        NativeAckError {
+            error_code: e.error_code,
+            error_text: e.error_text,
+            severity: e.severity,
+            location: e.location,
+        }
     }
 }
 
@@ -129,7 +134,10 @@ enum SendPath {
     /// On the JS thread's libuv loop; it keeps its own pool.
     EventLoop(Rc<LoopClient>),
     /// On the tokio runtime, settled through `settler`.
-    Tokio { pool: Option<Arc<Pool>>, settler: Settler },
+    Tokio {
+        pool: Option<Arc<Pool>>,
+        settler: Settler,
+    },
 }
 
 #[napi]
@@ -155,9 +163,16 @@ impl NativeClient {
         let port = u16::try_from(options.port)
             .ok()
             .filter(|&p| p != 0)
-            .ok_or_else(|| invalid(MllpError::InvalidInput("port must be an integer from 1 to 65535".into())))?;
+            .ok_or_else(|| {
+                invalid(MllpError::InvalidInput(
+                    "port must be an integer from 1 to 65535".into(),
+                ))
+            })?;
         let encoding = Encoding::parse(&options.encoding).ok_or_else(|| {
-            invalid(MllpError::InvalidInput(format!("encoding {:?} is not \"utf8\" or \"latin1\"", options.encoding)))
+            invalid(MllpError::InvalidInput(format!(
+                "encoding {:?} is not \"utf8\" or \"latin1\"",
+                options.encoding
+            )))
         })?;
         let tls = match &options.tls {
             None => None,
@@ -174,16 +189,19 @@ impl NativeClient {
             }
         };
         let settings = Arc::new(ClientSettings {
-                host: options.host,
-                port,
-                tls,
-                connect_timeout: millis(options.connect_timeout),
-                ack_timeout: millis(options.ack_timeout),
-                encoding,
-                max_frame_bytes: options.max_frame_bytes as usize,
-                verify_control_id: options.verify_control_id,
+            host: options.host,
+            port,
+            tls,
+            connect_timeout: millis(options.connect_timeout),
+            ack_timeout: millis(options.ack_timeout),
+            encoding,
+            max_frame_bytes: options.max_frame_bytes as usize,
+            verify_control_id: options.verify_control_id,
         });
-        let pool_options = options.pool.as_ref().map(|p| (p.max.max(1) as usize, millis(p.idle_timeout)));
+        let pool_options = options
+            .pool
+            .as_ref()
+            .map(|p| (p.max.max(1) as usize, millis(p.idle_timeout)));
         let on_loop = match options.event_loop {
             Some(true) => LoopClient::new(env.raw(), settle.raw(), settings.clone(), pool_options),
             _ => None,
@@ -196,7 +214,10 @@ impl NativeClient {
                     napi::bindgen_prelude::spawn(pool.reaper());
                     pool
                 });
-                SendPath::Tokio { pool, settler: Settler::new(&settle)? }
+                SendPath::Tokio {
+                    pool,
+                    settler: Settler::new(&settle)?,
+                }
             }
         };
         Ok(NativeClient { settings, path })
@@ -207,7 +228,9 @@ impl NativeClient {
     pub fn close(&self) {
         match &self.path {
             SendPath::EventLoop(on_loop) => on_loop.close(),
-            SendPath::Tokio { pool: Some(pool), .. } => pool.close(),
+            SendPath::Tokio {
+                pool: Some(pool), ..
+            } => pool.close(),
             SendPath::Tokio { pool: None, .. } => {}
         }
     }
@@ -238,7 +261,9 @@ impl NativeClient {
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let (pool, settler) = match &self.path {
             SendPath::EventLoop(on_loop) => {
-                let key = on_loop.send(id, prepared, ack_timeout).map_err(to_js_error)?;
+                let key = on_loop
+                    .send(id, prepared, ack_timeout)
+                    .map_err(to_js_error)?;
                 if let Some(cancel) = cancel {
                     cancel.loop_send.set(Some(key));
                 }
@@ -266,7 +291,11 @@ impl NativeClient {
     /// An iterator over the ACK frames of one exchange. A bad message is kept and reported
     /// by the first `next()`, as the API contract says.
     #[napi]
-    pub fn stream(&self, message: Either<String, Buffer>, ack_timeout: Option<u32>) -> NativeAckStream {
+    pub fn stream(
+        &self,
+        message: Either<String, Buffer>,
+        ack_timeout: Option<u32>,
+    ) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let state = StreamState::NotStarted(self.prepare(message));
@@ -310,18 +339,26 @@ impl NativeAckStream {
     /// the lock, one frame each.
     #[napi(ts_return_type = "Promise<NativeAck | null>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeAck>>> {
-        let (state, cancel, settings, ack_timeout) =
-            (self.state.clone(), self.cancel.clone(), self.settings.clone(), self.ack_timeout);
+        let (state, cancel, settings, ack_timeout) = (
+            self.state.clone(),
+            self.cancel.clone(),
+            self.settings.clone(),
+            self.ack_timeout,
+        );
         env.spawn_future(CatchPanic(async move {
             let mut state = state.lock().await;
             let result = cancel.run(step(&mut state, &settings, ack_timeout)).await;
             if !matches!(result, Ok(Some(_))) {
                 // The final ACK, an error or a cancel: drop the connection now.
-                if let StreamState::Open(exchange) = std::mem::replace(&mut *state, StreamState::Done) {
+                if let StreamState::Open(exchange) =
+                    std::mem::replace(&mut *state, StreamState::Done)
+                {
                     exchange.close();
                 }
             }
-            result.map(|ack| ack.map(NativeAck::from)).map_err(to_js_error)
+            result
+                .map(|ack| ack.map(NativeAck::from))
+                .map_err(to_js_error)
         }))
     }
 

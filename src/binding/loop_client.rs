@@ -23,19 +23,20 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 
-use super::settle::Settlement;
-use super::{no_unwind, panic_error, to_js_error};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::reactor::{Reactor, IN, OUT};
+use super::settle::Settlement;
 use super::uv::{self, Handle, LeakAtExit, Loop};
+use super::{no_unwind, panic_error, to_js_error};
 use crate::ack::Ack;
 use crate::client::{ack_from_frame, timeout_text, ClientSettings};
 use crate::error::{Failure, MllpError};
 use crate::frame::FrameReader;
 use crate::message::Prepared;
 use crate::transport::{
-    closed_before_ack, connect_error, connect_timeout_error, read_timeout_error, write_timeout_error,
+    closed_before_ack, connect_error, connect_timeout_error, read_timeout_error,
+    write_timeout_error,
 };
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
     static SENDS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
@@ -86,7 +87,13 @@ struct LoopConn {
 }
 
 impl LoopConn {
-    fn new(lp: &Loop, sock: TcpStream, max_frame_bytes: usize, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
+    fn new(
+        lp: &Loop,
+        sock: TcpStream,
+        max_frame_bytes: usize,
+        owner: Owner,
+        pooled: bool,
+    ) -> io::Result<LoopConn> {
         let token = next_key() as u64;
         let watch = if pooled {
             let poll = lp.poll(sock.as_raw_fd())?;
@@ -97,7 +104,14 @@ impl LoopConn {
             Watch::Shared
         };
         CONNS.with(|c| c.borrow_mut().insert(token, owner));
-        Ok(LoopConn { watch, token, sock, reader: FrameReader::new(max_frame_bytes), spare_timer: None, watching: 0 })
+        Ok(LoopConn {
+            watch,
+            token,
+            sock,
+            reader: FrameReader::new(max_frame_bytes),
+            spare_timer: None,
+            watching: 0,
+        })
     }
 
     /// Watch for `events` (`IN`/`OUT`); a system call only when they change.
@@ -106,10 +120,16 @@ impl LoopConn {
             return Ok(());
         }
         match &self.watch {
-            Watch::Shared if self.watching == 0 => reactor.add(self.sock.as_raw_fd(), self.token, events)?,
+            Watch::Shared if self.watching == 0 => {
+                reactor.add(self.sock.as_raw_fd(), self.token, events)?
+            }
             Watch::Shared => reactor.modify(self.sock.as_raw_fd(), self.token, events)?,
             Watch::Own(poll) => {
-                let uv_events = if events & OUT != 0 { uv::WRITABLE } else { uv::READABLE };
+                let uv_events = if events & OUT != 0 {
+                    uv::WRITABLE
+                } else {
+                    uv::READABLE
+                };
                 let status = poll.poll_start(uv_events, on_poll);
                 if status != 0 {
                     return Err(io::Error::from_raw_os_error(-status));
@@ -154,7 +174,10 @@ struct IdleConn {
 impl IdleConn {
     fn new(client: &LoopClient, conn: LoopConn) -> IdleConn {
         conn.set_owner(Owner::Idle(client.key));
-        IdleConn { conn, since: Instant::now() }
+        IdleConn {
+            conn,
+            since: Instant::now(),
+        }
     }
 
     /// Back in use by send `send_key`.
@@ -211,7 +234,9 @@ impl LoopClient {
             }
             let text = "MllpClient.send";
             sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut name);
-            if sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context) != sys::Status::napi_ok {
+            if sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
+                != sys::Status::napi_ok
+            {
                 sys::napi_delete_reference(env, settle_ref);
                 return None;
             }
@@ -265,7 +290,12 @@ impl LoopClient {
         };
         SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
         match step(key, Event::Start) {
-            Some(Done { outcome: Err(failure), holds_slot, client, .. }) => {
+            Some(Done {
+                outcome: Err(failure),
+                holds_slot,
+                client,
+                ..
+            }) => {
                 // Its slot goes to the next waiting send (which may settle right here).
                 if holds_slot {
                     client.release_slot();
@@ -288,7 +318,11 @@ impl LoopClient {
         let (waiting, idle, reaper) = {
             let mut pool = pool.borrow_mut();
             pool.closed = true;
-            (std::mem::take(&mut pool.waiting), std::mem::take(&mut pool.idle), pool.reaper.take())
+            (
+                std::mem::take(&mut pool.waiting),
+                std::mem::take(&mut pool.idle),
+                pool.reaper.take(),
+            )
         };
         drop(idle);
         drop(reaper);
@@ -301,7 +335,10 @@ impl LoopClient {
         let Some(pool) = &self.pool else { return };
         let gone = {
             let mut pool = pool.borrow_mut();
-            pool.idle.iter().position(|idle| idle.conn.token == token).map(|at| pool.idle.remove(at))
+            pool.idle
+                .iter()
+                .position(|idle| idle.conn.token == token)
+                .map(|at| pool.idle.remove(at))
         };
         drop(gone);
     }
@@ -314,7 +351,10 @@ impl LoopClient {
     /// JS, thread. Node runs the microtasks it queued (the awaiting code) when it returns.
     fn settle(&self, id: u32, outcome: Result<Ack, Failure>) {
         let env = self.env;
-        let settlement = Settlement { id, outcome: outcome.map_err(|failure| to_js_error(failure).reason) };
+        let settlement = Settlement {
+            id,
+            outcome: outcome.map_err(|failure| to_js_error(failure).reason),
+        };
         unsafe {
             let mut scope = std::ptr::null_mut();
             if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
@@ -327,8 +367,15 @@ impl LoopClient {
             sys::napi_get_global(env, &mut recv);
             if let (Ok(argv), false) = (settlement.to_args(env), func.is_null()) {
                 let mut result = std::ptr::null_mut();
-                let status =
-                    sys::napi_make_callback(env, self.async_context, recv, func, argv.len(), argv.as_ptr(), &mut result);
+                let status = sys::napi_make_callback(
+                    env,
+                    self.async_context,
+                    recv,
+                    func,
+                    argv.len(),
+                    argv.as_ptr(),
+                    &mut result,
+                );
                 if status == sys::Status::napi_pending_exception {
                     let mut error = std::ptr::null_mut();
                     sys::napi_get_and_clear_last_exception(env, &mut error);
@@ -367,7 +414,9 @@ impl LoopClient {
             return;
         }
         if let Ok(timer) = self.lp.timer() {
-            let period = (pool.idle_timeout / 2).max(Duration::from_millis(50)).as_millis() as u64;
+            let period = (pool.idle_timeout / 2)
+                .max(Duration::from_millis(50))
+                .as_millis() as u64;
             timer.set_key(self.key);
             timer.unref();
             timer.timer_start(period, period, on_reap);
@@ -447,8 +496,12 @@ fn step(key: usize, event: Event) -> Option<Done> {
         let mut send = cell.borrow_mut();
         let sent = send.phase == Phase::Reading;
         // A bug here must settle this send as an error, not unwind into libuv.
-        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event)))
-            .unwrap_or_else(|panic| Err(Err(Failure { error: panic_error(panic), sent })));
+        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event))).unwrap_or_else(|panic| {
+            Err(Err(Failure {
+                error: panic_error(panic),
+                sent,
+            }))
+        });
         match flow {
             Ok(()) => return None,
             Err(outcome) => send.finish(outcome),
@@ -460,7 +513,9 @@ fn step(key: usize, event: Event) -> Option<Done> {
 
 /// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
 fn finish(key: usize, outcome: Result<Ack, Failure>) {
-    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else { return };
+    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else {
+        return;
+    };
     let done = cell.borrow_mut().finish(outcome);
     done.deliver();
 }
@@ -481,7 +536,11 @@ pub(crate) fn abort(key: usize) {
 /// A pooled connection's own poll handle fired (its key is the connection's token). On an
 /// error libuv stops the handle and reports EBADF: the read or connect check that follows
 /// finds the real error.
-unsafe extern "C" fn on_poll(handle: *mut c_void, _status: std::ffi::c_int, _events: std::ffi::c_int) {
+unsafe extern "C" fn on_poll(
+    handle: *mut c_void,
+    _status: std::ffi::c_int,
+    _events: std::ffi::c_int,
+) {
     no_unwind(|| {
         let token = unsafe { uv::key_of(handle) } as u64;
         on_ready(token, 0);
@@ -499,7 +558,9 @@ fn on_ready(token: u64, _events: u32) {
         // Input on an idle pooled connection: closed by the receiver, or bytes nobody
         // asked for. Either way it can no longer be trusted.
         Some(Owner::Idle(client)) => {
-            if let Some(client) = CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade())) {
+            if let Some(client) =
+                CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade()))
+            {
                 client.drop_idle(token);
             }
         }
@@ -520,12 +581,16 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
     no_unwind(|| {
         let key = unsafe { uv::key_of(handle) };
-        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else { return };
+        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else {
+            return;
+        };
         let expired: Vec<IdleConn> = match &client.pool {
             Some(pool) => {
                 let mut pool = pool.borrow_mut();
                 let limit = pool.idle_timeout;
-                let (keep, old) = std::mem::take(&mut pool.idle).into_iter().partition(|idle| idle.since.elapsed() < limit);
+                let (keep, old) = std::mem::take(&mut pool.idle)
+                    .into_iter()
+                    .partition(|idle| idle.since.elapsed() < limit);
                 pool.idle = keep;
                 old
             }
@@ -556,7 +621,8 @@ impl LoopSend {
                         Ok(Some(e)) | Err(e) => return Err(Err(self.io_failure(e))),
                     }
                     // A wake-up is only a hint: still connecting means keep waiting.
-                    if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN)) {
+                    if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN))
+                    {
                         return Ok(());
                     }
                     self.on_connected();
@@ -572,7 +638,9 @@ impl LoopSend {
 
     fn begin(&mut self) -> Flow {
         let client = self.client.clone();
-        let Some(pool) = &client.pool else { return self.open() };
+        let Some(pool) = &client.pool else {
+            return self.open();
+        };
         let mut pool = pool.borrow_mut();
         if pool.closed {
             return Err(Err(Failure::unsent(closed_client())));
@@ -615,7 +683,13 @@ impl LoopSend {
     /// `connect` returns, so the first write usually goes out at once).
     fn open(&mut self) -> Flow {
         let settings = &self.client.settings;
-        let refused = |e: io::Error| Err(Failure::unsent(connect_error(&settings.host, settings.port, &e)));
+        let refused = |e: io::Error| {
+            Err(Failure::unsent(connect_error(
+                &settings.host,
+                settings.port,
+                &e,
+            )))
+        };
         let socket = match socket2::Socket::new(
             socket2::Domain::for_address(self.client.addr),
             socket2::Type::STREAM.nonblocking().cloexec(),
@@ -633,7 +707,13 @@ impl LoopSend {
         }
         let sock: TcpStream = socket.into();
         let pooled = self.client.pool.is_some();
-        match LoopConn::new(&self.client.lp, sock, settings.max_frame_bytes, Owner::Send(self.key), pooled) {
+        match LoopConn::new(
+            &self.client.lp,
+            sock,
+            settings.max_frame_bytes,
+            Owner::Send(self.key),
+            pooled,
+        ) {
             Ok(conn) => self.conn = Some(conn),
             Err(e) => return Err(refused(e)),
         }
@@ -717,7 +797,11 @@ impl LoopSend {
 
     fn answer(&self, frame: &[u8]) -> Result<Ack, Failure> {
         let settings = &self.client.settings;
-        let expected = self.prepared.control_id.as_deref().filter(|_| settings.verify_control_id);
+        let expected = self
+            .prepared
+            .control_id
+            .as_deref()
+            .filter(|_| settings.verify_control_id);
         ack_from_frame(frame, settings.encoding, expected).map_err(Failure::sent)
     }
 
@@ -737,7 +821,11 @@ impl LoopSend {
                     timer.set_key(self.key);
                     self.timer = Some(timer);
                 }
-                Err(e) => return Err(Err(Failure::unsent(MllpError::ConnectionClosed(format!("cannot start a timer: {e}"))))),
+                Err(e) => {
+                    return Err(Err(Failure::unsent(MllpError::ConnectionClosed(format!(
+                        "cannot start a timer: {e}"
+                    )))))
+                }
             }
         }
         if let Some(timer) = &self.timer {
@@ -764,9 +852,12 @@ impl LoopSend {
                 "no pooled connection became free within connectTimeout ({} ms)",
                 settings.connect_timeout.as_millis()
             ))),
-            Phase::Connecting => {
-                Failure::unsent(connect_timeout_error(&settings.host, settings.port, false, settings.connect_timeout))
-            }
+            Phase::Connecting => Failure::unsent(connect_timeout_error(
+                &settings.host,
+                settings.port,
+                false,
+                settings.connect_timeout,
+            )),
             Phase::Writing => Failure::unsent(write_timeout_error(&what)),
             Phase::Reading => Failure::sent(read_timeout_error(&what)),
         }
@@ -782,7 +873,8 @@ impl LoopSend {
             }
         }
         if let Some(mut conn) = self.conn.take() {
-            let reusable = matches!(&outcome, Ok(ack) if !ack.code.is_intermediate()) && conn.reader.is_clean();
+            let reusable = matches!(&outcome, Ok(ack) if !ack.code.is_intermediate())
+                && conn.reader.is_clean();
             if let (true, Some(pool)) = (reusable, &self.client.pool) {
                 let mut pool = pool.borrow_mut();
                 if !pool.closed {
@@ -813,8 +905,12 @@ thread_local! {
 /// Returns false where there is no libuv loop (call it on Node only).
 #[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
 pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
-    let Some(lp) = Loop::of(env.raw()) else { return Ok(false) };
-    let timer = lp.timer().map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    let Some(lp) = Loop::of(env.raw()) else {
+        return Ok(false);
+    };
+    let timer = lp
+        .timer()
+        .map_err(|e| napi::Error::from_reason(e.to_string()))?;
     timer.timer_start(1, 0, panicking_timer);
     PANIC_TIMER.with(|t| *t.borrow_mut() = Some(timer));
     Ok(true)

@@ -48,13 +48,17 @@ impl Settlement {
             Ok(match self.outcome {
                 Err(reason) => {
                     let reason = String::to_napi_value(env, reason)?;
-                    [id, reason, undefined, undefined, undefined, undefined, undefined, undefined, undefined]
+                    [
+                        id, reason, undefined, undefined, undefined, undefined, undefined,
+                        undefined, undefined,
+                    ]
                 }
                 Ok(ack) => {
                     let errors = if ack.errors.is_empty() {
                         null
                     } else {
-                        let list: Vec<NativeAckError> = ack.errors.into_iter().map(Into::into).collect();
+                        let list: Vec<NativeAckError> =
+                            ack.errors.into_iter().map(Into::into).collect();
                         Vec::to_napi_value(env, list)?
                     };
                     [
@@ -117,7 +121,10 @@ pub(crate) struct Settler {
 
 impl Settler {
     pub(crate) fn new(callback: &Function<'_, Settlement, ()>) -> Result<Self> {
-        let live = Arc::new(Liveness { pending: AtomicU32::new(0), raw: AtomicPtr::new(std::ptr::null_mut()) });
+        let live = Arc::new(Liveness {
+            pending: AtomicU32::new(0),
+            raw: AtomicPtr::new(std::ptr::null_mut()),
+        });
         let on_js_thread = live.clone();
         let function: SettleFn = callback
             .build_threadsafe_function::<Settlement>()
@@ -128,13 +135,18 @@ impl Settler {
                 Ok(ctx.value)
             })?;
         live.raw.store(function.raw().cast(), Ordering::Release);
-        Ok(Settler { function: Arc::new(function), live })
+        Ok(Settler {
+            function: Arc::new(function),
+            live,
+        })
     }
 
     /// On the JS thread, as a send starts: the returned handle delivers its outcome once.
     pub(crate) fn begin(&self, env: &Env) -> PendingSend {
         self.live.begin(env);
-        PendingSend { function: self.function.clone() }
+        PendingSend {
+            function: self.function.clone(),
+        }
     }
 }
 
@@ -147,6 +159,9 @@ impl PendingSend {
     pub(crate) fn settle(self, id: u32, outcome: Result<Ack>) {
         let outcome = outcome.map_err(|error| error.reason);
         // Fails only once the environment is closing (worker exit): nobody is waiting then.
-        let _ = self.function.call(Settlement { id, outcome }, ThreadsafeFunctionCallMode::NonBlocking);
+        let _ = self.function.call(
+            Settlement { id, outcome },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }

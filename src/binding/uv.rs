@@ -88,10 +88,17 @@ impl Loop {
             return None;
         }
         install_cleanup_hook(env);
-        Some(Loop { raw: raw.cast(), api })
+        Some(Loop {
+            raw: raw.cast(),
+            api,
+        })
     }
 
-    fn handle(&self, kind: c_int, init: impl FnOnce(*mut c_void) -> c_int) -> std::io::Result<Handle> {
+    fn handle(
+        &self,
+        kind: c_int,
+        init: impl FnOnce(*mut c_void) -> c_int,
+    ) -> std::io::Result<Handle> {
         let size = unsafe { (self.api.handle_size)(kind) };
         let ptr = unsafe { libc::calloc(1, size) };
         if ptr.is_null() {
@@ -103,16 +110,24 @@ impl Loop {
             return Err(std::io::Error::from_raw_os_error(-status));
         }
         LIVE.with(|live| live.borrow_mut().insert(ptr as usize));
-        Ok(Handle { ptr, lp: self.raw, api: self.api })
+        Ok(Handle {
+            ptr,
+            lp: self.raw,
+            api: self.api,
+        })
     }
 
     /// A poll handle watching `fd` (not started).
     pub fn poll(&self, fd: c_int) -> std::io::Result<Handle> {
-        self.handle(UV_POLL, |ptr| unsafe { (self.api.poll_init_socket)(self.raw, ptr, fd) })
+        self.handle(UV_POLL, |ptr| unsafe {
+            (self.api.poll_init_socket)(self.raw, ptr, fd)
+        })
     }
 
     pub fn timer(&self) -> std::io::Result<Handle> {
-        self.handle(UV_TIMER, |ptr| unsafe { (self.api.timer_init)(self.raw, ptr) })
+        self.handle(UV_TIMER, |ptr| unsafe {
+            (self.api.timer_init)(self.raw, ptr)
+        })
     }
 }
 
@@ -175,7 +190,10 @@ impl Drop for Handle {
         // Already closed by the environment cleanup hook when it is no longer recorded; and
         // when this thread's locals are being destroyed (process exit) there is no loop to
         // close it on.
-        if LIVE.try_with(|live| live.borrow_mut().remove(&(self.ptr as usize))).unwrap_or(false) {
+        if LIVE
+            .try_with(|live| live.borrow_mut().remove(&(self.ptr as usize)))
+            .unwrap_or(false)
+        {
             unsafe { (self.api.close)(self.ptr, Some(free_handle)) };
         }
     }
@@ -230,7 +248,9 @@ fn install_cleanup_hook(env: sys::napi_env) {
         return;
     }
     let mut handle = std::ptr::null_mut();
-    unsafe { sys::napi_add_async_cleanup_hook(env, Some(close_all), std::ptr::null_mut(), &mut handle) };
+    unsafe {
+        sys::napi_add_async_cleanup_hook(env, Some(close_all), std::ptr::null_mut(), &mut handle)
+    };
 }
 
 /// Environment teardown: close every handle still open, then tell Node we are done.
