@@ -1,6 +1,6 @@
 // @ts-self-types="./index.d.ts"
-// ESM face of index.js: the same objects, re-exported (no dual-package hazard).
-import cjs from "./index.js";
+// ESM face of index.cjs: the same objects, re-exported (no dual-package hazard).
+import cjs from "./index.cjs";
 
 export * from "@glion/ack";
 export const { MllpClient, MllpClientError } = cjs;

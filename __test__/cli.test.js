@@ -8,7 +8,7 @@ const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { startTestReceiver } = require("../testing.js");
+const { startTestReceiver } = require("../lib/testing.cjs");
 const { startRawReceiver, sleep } = require("./helpers.js");
 
 const ROOT = path.join(__dirname, "..");

@@ -13,7 +13,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 
-const { startTestReceiver } = require("../testing.js");
+const { startTestReceiver } = require("../lib/testing.cjs");
 const { runProcess } = require("./helpers.js");
 
 const REPO = path.resolve(__dirname, "..");

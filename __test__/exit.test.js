@@ -10,7 +10,7 @@ const { startRawReceiver, frame, ackFor, collectFrames, sample, runScript, onEac
 const ADT = sample("adt-a01");
 
 const SEND_SCRIPT = `
-const { MllpClient } = require("./index.js");
+const { MllpClient } = require("./index.cjs");
 const fs = require("node:fs");
 const [port, ackTimeout] = process.argv.slice(1).map(Number);
 const client = new MllpClient({ host: "127.0.0.1", port, tls: false, ackTimeout });
@@ -67,7 +67,7 @@ test("exit: process.exit() with sends pending and pooled connections idle exits 
   const rx = await startRawReceiver((socket) =>
     onEachMessage(socket, (message) => message.includes("|SILENT") || socket.write(frame(ackFor(message)))));
   const script = `
-    const { MllpClient } = require("./index.js");
+    const { MllpClient } = require("./index.cjs");
     const port = Number(process.argv[1]);
     const msg = (id) => "MSH|^~\\\\&|S|F|R|F|20260510||ADT^A01|" + id + "|P|2.5";
     const pooled = new MllpClient({ host: "127.0.0.1", port, tls: false, pool: { max: 2 } });

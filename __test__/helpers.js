@@ -49,7 +49,7 @@ async function withReceiver(onConnection, body) {
 
 /** The client under test, plain TCP to `rx`, with a 5 s ackTimeout unless `options` say otherwise. */
 function clientFor(rx, options = {}) {
-  const { MllpClient } = require("../index.js");
+  const { MllpClient } = require("../index.cjs");
   return new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 5000, ...options });
 }
 
@@ -161,7 +161,7 @@ function runScript(script, args = [], limitMs = 20000) {
 /** A validation function for assert.rejects/throws: an MllpClientError with `code` (and `sent`). */
 function transportError(code, sent) {
   const assert = require("node:assert/strict");
-  const { MllpClientError } = require("../index.js");
+  const { MllpClientError } = require("../index.cjs");
   return (error) => {
     assert.ok(error instanceof MllpClientError, `expected MllpClientError ${code}, got ${error?.name}: ${error?.message}`);
     assert.ok(error instanceof Error);

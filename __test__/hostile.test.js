@@ -7,8 +7,8 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 
-const { MllpClient, MllpClientError } = require("../index.js");
-const { convertError } = require("../lib/errors.js");
+const { MllpClient, MllpClientError } = require("../index.cjs");
+const { convertError } = require("../lib/errors.cjs");
 const { withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 
 const ADT = sample("adt-a01"); // MSH-10 = MSG00001
@@ -222,7 +222,7 @@ test("hostile: a receiver that never reads: a 32 MiB send ends at ackTimeout wit
     // most. Unbounded buffering (or a copy per write attempt) would show far above that.
     const grew = peak - before;
     assert.ok(grew < 2.5 * size, `RSS grew ${(grew / 2 ** 20).toFixed(1)} MiB during a ${(size / 2 ** 20).toFixed(1)} MiB send`);
-    // A large string crosses as a Buffer made in JS (lib/native-client.js, toWire): that
+    // A large string crosses as a Buffer made in JS (lib/native-client.cjs, toWire): that
     // one is garbage once the send settled and goes with a GC (V8 frees the memory on a
     // background thread, shortly after), so collect and give it up to a second. What is
     // left then is memory still held.
@@ -258,7 +258,7 @@ test("hostile: a receiver that reads half of a large message, then resets -> CON
 // ---------------------------------------------------------------------------------------
 
 test("hostile: a panic inside a native future rejects its Promise; the process and later sends carry on", async () => {
-  const binding = require("../binding.js");
+  const binding = require("../binding.cjs");
   assert.equal(typeof binding.__panicInFutureForTests, "function", "the test-only panic hook is missing from the addon");
   // Several at once, on the runtime's worker threads.
   const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => binding.__panicInFutureForTests()));
@@ -288,7 +288,7 @@ const EVENT_LOOP_PATH = process.versions.bun ? "Bun has no libuv loop for the ho
   : process.platform !== "linux" ? "the event-loop path is Linux-only" : false;
 
 test("hostile: a panic in a callback on Node's event loop is caught there; the process and sends carry on", { skip: EVENT_LOOP_PATH }, async () => {
-  const binding = require("../binding.js");
+  const binding = require("../binding.cjs");
   assert.equal(binding.__panicOnEventLoopForTests(), true, "no libuv loop found on Node");
   await sleep(50); // the timer fired and its callback panicked (a panic unwinding into libuv would abort)
   await withReceiver(async (socket) => {

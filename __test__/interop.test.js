@@ -14,7 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 
-const { MllpClient, AckApplicationError, AckApplicationReject, AckException } = require("../index.js");
+const { MllpClient, AckApplicationError, AckApplicationReject, AckException } = require("../index.cjs");
 const { sample } = require("./helpers.js");
 
 const ADT = sample("adt-a01"); // MSH-10 MSG00001

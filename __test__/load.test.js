@@ -15,7 +15,7 @@ const net = require("node:net");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 
-const { MllpClient, MllpClientError } = require("../index.js");
+const { MllpClient, MllpClientError } = require("../index.cjs");
 const { frame, ackFor, collectFrames, sleep } = require("./helpers.js");
 
 const REPO = path.join(__dirname, "..");
@@ -68,7 +68,7 @@ function sampler() {
  */
 function startReceiverProcess() {
   const script = `
-    const { startTestReceiver } = require("./testing.js");
+    const { startTestReceiver } = require("./lib/testing.cjs");
     (async () => {
       const rx = await startTestReceiver({});
       process.stdout.write(JSON.stringify({ port: rx.port }) + "\\n");

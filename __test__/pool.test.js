@@ -4,7 +4,7 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { MllpClient, MllpClientError } = require("../index.js");
+const { MllpClient, MllpClientError } = require("../index.cjs");
 const { startRawReceiver, frame, ackFor, sample, sleep } = require("./helpers.js");
 
 const base = sample("adt-a01");

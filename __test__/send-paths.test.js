@@ -8,7 +8,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const net = require("node:net");
-const { MllpClient } = require("../index.js");
+const { MllpClient } = require("../index.cjs");
 const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, onEachMessage, sample, sleep, runScript, transportError } =
   require("./helpers.js");
 
@@ -222,7 +222,7 @@ test("paths: a worker terminated with idle pooled connections and sends in fligh
       await new Promise((r) => server.listen(0, "127.0.0.1", r));
       const worker = new Worker(\`
         const { workerData, parentPort } = require("node:worker_threads");
-        const { MllpClient } = require(workerData.root + "/index.js");
+        const { MllpClient } = require(workerData.root + "/index.cjs");
         const msg = (id) => "MSH|^~\\\\\\\\&|S|F|R|F|20260510||ADT^A01|" + id + "|P|2.5";
         const pooled = new MllpClient({ host: "127.0.0.1", port: workerData.port, tls: false, pool: { max: 4 } });
         const single = new MllpClient({ host: "127.0.0.1", port: workerData.port, tls: false });
@@ -239,7 +239,7 @@ test("paths: a worker terminated with idle pooled connections and sends in fligh
       await sleep(200);
       const open = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
       // The addon still works on the main thread afterwards.
-      const { MllpClient } = require("./index.js");
+      const { MllpClient } = require("./index.cjs");
       const ack = await new MllpClient({ host: "127.0.0.1", port: server.address().port, tls: false }).send("MSH|^~\\\\&|S|F|R|F|20260510||ADT^A01|MAIN|P|2.5");
       for (const s of sockets) s.destroy();
       server.close();

@@ -7,8 +7,8 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { getEventListeners } = require("node:events");
 
-const lib = require("../index.js");
-const testing = require("../testing.js");
+const lib = require("../index.cjs");
+const testing = require("../lib/testing.cjs");
 const ackPackage = require("@glion/ack");
 const { startRawReceiver, withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep, transportError } = require("./helpers.js");
 
@@ -717,16 +717,16 @@ test("send: a NAK without MSA-3 still has a non-empty message", async () => {
   });
 });
 
-test("send: the error classes are the same objects from index.js, index.mjs, testing.js and @glion/ack", async () => {
+test("send: the error classes are the same objects from index.cjs, index.mjs, lib/testing.cjs and @glion/ack", async () => {
   const esm = await import("../index.mjs");
   const ackEsm = await import("@glion/ack");
   const names = ["AckException", "AckApplicationError", "AckApplicationReject", "AckCommitError", "AckCommitReject", "UnsupportedMessageTypeReject", "ApplicationInternalError", "CommitInternalError"];
   for (const name of names) {
-    assert.equal(typeof lib[name], "function", `index.js exports ${name}`);
+    assert.equal(typeof lib[name], "function", `index.cjs exports ${name}`);
     assert.equal(esm[name], lib[name], `index.mjs ${name}`);
     assert.equal(ackPackage[name], lib[name], `@glion/ack (require) ${name}`);
     assert.equal(ackEsm[name], lib[name], `@glion/ack (import) ${name}`);
-    assert.equal(testing[name], lib[name], `testing.js ${name}`);
+    assert.equal(testing[name], lib[name], `lib/testing.cjs ${name}`);
   }
   assert.equal(esm.MllpClientError, MllpClientError);
   assert.equal(testing.MllpClientError, MllpClientError);

@@ -40,7 +40,7 @@ test("shutdown: a process exits promptly after a stream() completes (CA, then AA
   });
   try {
     const run = await runScript(`
-      const { MllpClient } = require("./index.js");
+      const { MllpClient } = require("./index.cjs");
       const fs = require("node:fs");
       const client = new MllpClient({ host: "127.0.0.1", port: Number(process.argv[1]), tls: false, ackTimeout: 5000 });
       (async () => {
@@ -59,7 +59,7 @@ test("shutdown: a process exits promptly after a stream() completes (CA, then AA
 test("shutdown: a process exits promptly after CONNECTION_REFUSED (plain TCP, nothing listening)", async () => {
   const run = await runScript(`
     const net = require("node:net");
-    const { MllpClient } = require("./index.js");
+    const { MllpClient } = require("./index.cjs");
     // A port that was free a moment ago: listen on 0, note it, close.
     const probe = net.createServer().listen(0, "127.0.0.1", () => {
       const port = probe.address().port;
@@ -76,9 +76,9 @@ test("shutdown: a process exits promptly after CONNECTION_REFUSED (plain TCP, no
   assertPromptExit(run);
 });
 
-test("shutdown: a process exits promptly after testing.js startTestReceiver() is closed", async () => {
+test("shutdown: a process exits promptly after lib/testing.cjs startTestReceiver() is closed", async () => {
   const run = await runScript(`
-    const { startTestReceiver, MllpClient } = require("./testing.js");
+    const { startTestReceiver, MllpClient } = require("./lib/testing.cjs");
     (async () => {
       const rx = await startTestReceiver({ mode: "enhanced" });
       const client = new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false });
@@ -98,7 +98,7 @@ test("shutdown: a pooled client's idle connections do not keep the process alive
     for (const callClose of [true, false]) {
       const before = closedByClient.length;
       const run = await runScript(`
-        const { MllpClient } = require("./index.js");
+        const { MllpClient } = require("./index.cjs");
         const client = new MllpClient({ host: "127.0.0.1", port: Number(process.argv[1]), tls: false, pool: { max: 2, idleTimeout: 30000 } });
         (async () => {
           const ids = [];
@@ -125,7 +125,7 @@ const WORKER_SCRIPT = `
 const { Worker } = require("node:worker_threads");
 const path = require("node:path");
 const net = require("node:net");
-const { MllpClient } = require("./index.js");
+const { MllpClient } = require("./index.cjs");
 const { frame, ackFor, collectFrames } = require("./__test__/helpers.js");
 
 // Each worker loads the addon, starts one send and reports "pending"; then, by mode:
@@ -136,7 +136,7 @@ const { frame, ackFor, collectFrames } = require("./__test__/helpers.js");
 //   normal    the send completes (against a receiver that answers) and the worker ends
 const WORKER = \`
 const { workerData, parentPort } = require("node:worker_threads");
-const { MllpClient } = require(workerData.root + "/index.js");
+const { MllpClient } = require(workerData.root + "/index.cjs");
 const client = new MllpClient({ host: "127.0.0.1", port: workerData.port, tls: false, ackTimeout: workerData.ackTimeout });
 const message = "MSH|^~\\\\\\\\&|S|F|R|F|20260510||ADT^A01|" + workerData.id + "|P|2.5";
 const report = (text) => parentPort.postMessage(text);
@@ -235,11 +235,11 @@ test("shutdown: worker_threads that exit, are terminated or throw while a send i
 test("shutdown: a test receiver started in a worker stops listening when the worker is terminated", async () => {
   const run = await runScript(`
     const { Worker } = require("node:worker_threads");
-    const { MllpClient } = require("./index.js");
+    const { MllpClient } = require("./index.cjs");
     (async () => {
       const worker = new Worker(\`
         const { parentPort, workerData } = require("node:worker_threads");
-        const { startTestReceiver } = require(workerData.root + "/testing.js");
+        const { startTestReceiver } = require(workerData.root + "/lib/testing.cjs");
         startTestReceiver({}).then((rx) => parentPort.postMessage(rx.port));
       \`, { eval: true, workerData: { root: process.cwd() } });
       const port = await new Promise((resolve) => worker.once("message", resolve));

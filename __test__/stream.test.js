@@ -4,8 +4,8 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { MllpClient, MllpClientError, AckApplicationError, AckCommitReject } = require("../index.js");
-const { startTestReceiver } = require("../testing.js");
+const { MllpClient, MllpClientError, AckApplicationError, AckCommitReject } = require("../index.cjs");
+const { startTestReceiver } = require("../lib/testing.cjs");
 const { startRawReceiver, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 
 const message = sample("adt-a01");
@@ -327,7 +327,7 @@ test("garbage collection of an abandoned iterator closes its connection", { skip
   // The child takes the CA, drops every reference to the iterator, and forces GC while its
   // event loop stays alive; it never calls return() or close().
   const script = `
-    const { MllpClient } = require("./index.js");
+    const { MllpClient } = require("./index.cjs");
     (async () => {
       let it = new MllpClient({ host: "127.0.0.1", port: ${receiver.port}, tls: false, ackTimeout: 20000 })
         .stream(require("fs").readFileSync("samples/adt-a01.hl7"));

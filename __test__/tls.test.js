@@ -16,8 +16,8 @@ const net = require("node:net");
 const path = require("node:path");
 const tls = require("node:tls");
 
-const { MllpClient, MllpClientError } = require("../index.js");
-const { startTestReceiver } = require("../testing.js");
+const { MllpClient, MllpClientError } = require("../index.cjs");
+const { startTestReceiver } = require("../lib/testing.cjs");
 
 // ---------------------------------------------------------------------------------------
 // Certificates: generated once, at load time (a plain top-level step works under node:test

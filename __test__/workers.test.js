@@ -1,5 +1,5 @@
 "use strict";
-// The Cloudflare Workers entry (`workers.mjs`) in a real worker, in local workerd (Miniflare),
+// The Cloudflare Workers entry (`lib/workers.mjs`) in a real worker, in local workerd (Miniflare),
 // sending to `node:net` receivers written here on 127.0.0.1. The worker is bundled with
 // esbuild the way wrangler bundles it (browser platform, workerd/worker/browser conditions,
 // ESM, `cloudflare:*` external), runs without `nodejs_compat` (so nothing Node-only can hide
@@ -43,7 +43,7 @@ const WRANGLER_LIKE = {
   logLevel: "silent",
 };
 
-// A spy between workers.mjs and `cloudflare:sockets`: records every connect() (address,
+// A spy between lib/workers.mjs and `cloudflare:sockets`: records every connect() (address,
 // options) and every close() of its socket, so each test can check that the socket was closed.
 const SOCKET_SPY = `
 import { connect as realConnect } from "cloudflare:sockets";
@@ -77,11 +77,11 @@ const spyPlugin = {
 //   { op: "send" | "stream" | "construct", options, message | messageLatin1, call?, breakAfter?, abortAfter? }
 // Answers { ok, ack | acks, error, sockets, timersLeft, constructed }.
 const CLIENT_WORKER = `
-import * as entry from "../workers.mjs";
+import * as entry from "../lib/workers.mjs";
 import { MllpClient, MllpClientError, AckException, AckApplicationError, AckApplicationReject,
-  AckCommitError, AckCommitReject, AckParseError, parseAck, buildAck } from "../workers.mjs";
+  AckCommitError, AckCommitReject, AckParseError, parseAck, buildAck } from "../lib/workers.mjs";
 
-// Count live timers: every timer workers.mjs starts must be cleared (or have fired) by the
+// Count live timers: every timer lib/workers.mjs starts must be cleared (or have fired) by the
 // time a call settles.
 const realSetTimeout = globalThis.setTimeout;
 const realClearTimeout = globalThis.clearTimeout;
@@ -408,7 +408,7 @@ async function within(promise, ms) {
   }
 }
 
-/** Every socket the worker opened was closed, and no timer of workers.mjs is left running. */
+/** Every socket the worker opened was closed, and no timer of lib/workers.mjs is left running. */
 function assertCleanedUp(out, sockets = 1) {
   assert.equal(out.sockets.length, sockets, `connect() calls: ${JSON.stringify(out.sockets)}`);
   for (const s of out.sockets) {
@@ -431,12 +431,12 @@ async function closedPort() {
 // The bundle.
 
 test("the workers entry bundles for workerd from web APIs only: no node: import, no Buffer", async () => {
-  const result = await esbuild.build({ ...WRANGLER_LIKE, entryPoints: [path.join(ROOT, "workers.mjs")] });
+  const result = await esbuild.build({ ...WRANGLER_LIKE, entryPoints: [path.join(ROOT, "lib", "workers.mjs")] });
   const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(ROOT, path.resolve(p)).split(path.sep).join("/"));
   for (const input of inputs) {
-    assert.match(input, /^(workers\.mjs|lib\/[\w-]+\.js|ack\/[\w-]+\.m?js)$/, `unexpected module in the bundle: ${input}`);
+    assert.match(input, /^(lib\/workers\.mjs|lib\/[\w-]+\.cjs|ack\/[\w-]+\.(cjs|mjs))$/, `unexpected module in the bundle: ${input}`);
   }
-  for (const needed of ["workers.mjs", "lib/errors.js", "lib/options.js", "ack/index.js", "ack/wire.js"]) {
+  for (const needed of ["lib/workers.mjs", "lib/errors.cjs", "lib/options.cjs", "ack/index.cjs", "ack/wire.cjs"]) {
     assert.ok(inputs.includes(needed), `${needed} is bundled`);
   }
   const output = Object.values(result.metafile.outputs)[0];

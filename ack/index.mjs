@@ -1,7 +1,7 @@
 // @ts-self-types="./index.d.ts"
 // ESM entry: re-exports the CommonJS module so that `import` and `require()` share the
 // very same class objects (no dual-package hazard). Do not define anything here.
-import cjs from "./index.js";
+import cjs from "./index.cjs";
 
 export const {
   ACK_CODES,

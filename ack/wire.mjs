@@ -1,6 +1,6 @@
 // @ts-self-types="./wire.d.ts"
 // ESM entry: re-exports the CommonJS module (one definition of FrameDecoder).
-import cjs from "./wire.js";
+import cjs from "./wire.cjs";
 
 export const {
   FrameDecoder,

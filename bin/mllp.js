@@ -7,7 +7,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { parseArgs } = require("node:util");
-const { MllpClient, MllpClientError, AckException, startTestReceiver } = require("../testing.js");
+const { MllpClient, MllpClientError, AckException, startTestReceiver } = require("../lib/testing.cjs");
 
 const EXIT = { OK: 0, NAK: 1, TRANSPORT: 2, USAGE: 64 };
 const SAMPLES = path.join(__dirname, "..", "samples");

@@ -24,7 +24,7 @@ function newestSource() {
 }
 
 const addons = fs.readdirSync(root).filter((f) => f.endsWith(".node"));
-const built = addons.length > 0 && fs.existsSync(path.join(root, "binding.js"));
+const built = addons.length > 0 && fs.existsSync(path.join(root, "binding.cjs"));
 if (built && process.env.GLION_FORCE_BUILD !== "1" && Math.min(...addons.map((f) => mtime(path.join(root, f)))) > newestSource()) {
   console.log(`native addon is up to date (${addons.join(", ")}); set GLION_FORCE_BUILD=1 to rebuild`);
 } else {

@@ -4,7 +4,7 @@
 
 const fs = require("node:fs");
 const path = require("node:path");
-const { MllpClient, startTestReceiver } = require("../testing.js");
+const { MllpClient, startTestReceiver } = require("../lib/testing.cjs");
 
 async function main() {
   const receiver = await startTestReceiver({ host: "127.0.0.1", port: 0 });

@@ -39,8 +39,8 @@ if (typeof Bun === "undefined" && process.env.GLION_SOAK_PINNED !== "1") {
   process.exit(run.status ?? 1);
 }
 
-const { MllpClient } = require(path.join(__dirname, "..", "index.js"));
-const { startTestReceiver } = require(path.join(__dirname, "..", "testing.js"));
+const { MllpClient } = require(path.join(__dirname, "..", "index.cjs"));
+const { startTestReceiver } = require(path.join(__dirname, "..", "lib", "testing.cjs"));
 
 const MiB = 2 ** 20;
 

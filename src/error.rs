@@ -1,5 +1,5 @@
 //! The one error type of the core. Each variant is one `MllpClientError.code` of the API
-//! contract; the binding layer turns it into a JSON reason that `lib/errors.js` rebuilds.
+//! contract; the binding layer turns it into a JSON reason that `lib/errors.cjs` rebuilds.
 
 use std::io;
 

@@ -1,4 +1,4 @@
-// The spec's Deno import, verbatim, type-checked against deno.d.ts.
+// The spec's Deno import, verbatim, type-checked against the types of `./deno` (index.d.ts).
 import { MllpClient } from "@glion/mllp-client/deno";    // Deno
 
 const client = new MllpClient({ host: "127.0.0.1", port: 2575, tls: false });

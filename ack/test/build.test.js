@@ -14,7 +14,7 @@ const {
   UnsupportedMessageTypeReject,
   ApplicationInternalError,
   CommitInternalError,
-} = require("../index.js");
+} = require("../index.cjs");
 
 const V25 =
   "MSH|^~\\&|SENDAPP|SENDFAC|RECVAPP|RECVFAC|20240101120000||ADT^A01^ADT_A01|MSG00001|P|2.5\r" +

@@ -1,8 +1,8 @@
 "use strict";
 const { test } = require("node:test");
 const assert = require("node:assert/strict");
-const ack = require("../index.js");
-const wire = require("../wire.js");
+const ack = require("../index.cjs");
+const wire = require("../wire.cjs");
 const {
   ACK_CODES,
   AckException,
@@ -252,8 +252,8 @@ test("package.json exports map points at the files that share one definition", a
     assert.deepEqual(Object.keys(target), ["types", "import", "require"], "types first");
     assert.equal(target.types, `./${base}.d.ts`);
     assert.equal(target.import, `./${base}.mjs`);
-    assert.equal(target.require, `./${base}.js`);
-    const cjs = require(`.${target.require}`); // "./index.js" -> "../index.js"
+    assert.equal(target.require, `./${base}.cjs`);
+    const cjs = require(`.${target.require}`); // "./index.cjs" -> "../index.cjs"
     const esm = await import(`.${target.import}`);
     for (const name of Object.keys(cjs)) assert.equal(esm[name], cjs[name], `${entry} ${name}`);
     for (const file of [target.types, target.import, target.require]) {

@@ -5,8 +5,8 @@ const { test } = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { FrameDecoder, prepareMessage } = require("../wire.js");
-const { parseAck, AckParseError } = require("../index.js");
+const { FrameDecoder, prepareMessage } = require("../wire.cjs");
+const { parseAck, AckParseError } = require("../index.cjs");
 
 const VECTORS = path.join(__dirname, "..", "..", "__test__", "vectors");
 const { bytesOf, latin1Of, splits } = require(path.join(VECTORS, "chunking.js"));

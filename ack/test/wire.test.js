@@ -9,7 +9,7 @@ const {
   encodeText,
   decodeText,
   DEFAULT_MAX_FRAME_BYTES,
-} = require("../wire.js");
+} = require("../wire.cjs");
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);

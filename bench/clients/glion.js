@@ -5,8 +5,8 @@
 const { defineClient } = require("./_driver.js");
 
 const { MllpClient } = process.env.GLION_BENCH_ADDON
-  ? { MllpClient: require("../../lib/native-client.js").createClientClass(require(process.env.GLION_BENCH_ADDON), { eventLoop: process.env.GLION_MLLP_IO !== "tokio" }) }
-  : require("../../index.js");
+  ? { MllpClient: require("../../lib/native-client.cjs").createClientClass(require(process.env.GLION_BENCH_ADDON), { eventLoop: process.env.GLION_MLLP_IO !== "tokio" }) }
+  : require("../../index.cjs");
 
 function clientOptions(opts) {
   return { host: opts.host, port: opts.port, tls: opts.tls ? { ca: opts.tls.ca, servername: opts.tls.servername } : false };

@@ -17,7 +17,7 @@ use crate::message::{prepare_shared, prepare_text, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
-/// TLS material, already checked for shape by `lib/options.js`.
+/// TLS material, already checked for shape by `lib/options.cjs`.
 #[napi(object)]
 pub struct NativeTlsOptions {
     pub ca: Option<Vec<Buffer>>,
@@ -35,7 +35,7 @@ pub struct NativePoolOptions {
     pub idle_timeout: u32,
 }
 
-/// Client options with every default filled in by `lib/options.js`.
+/// Client options with every default filled in by `lib/options.cjs`.
 #[napi(object)]
 pub struct NativeClientOptions {
     pub host: String,

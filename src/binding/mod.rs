@@ -1,5 +1,5 @@
 //! The napi binding layer: converts JS values to core types and back, nothing else.
-//! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
+//! Errors cross as a JSON reason that `lib/errors.cjs` turns back into `MllpClientError`.
 
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]

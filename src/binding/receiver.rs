@@ -1,4 +1,4 @@
-//! `NativeReceiver`: the test receiver's transport, driven from `testing.js`.
+//! `NativeReceiver`: the test receiver's transport, driven from `lib/testing.cjs`.
 
 use std::sync::Arc;
 

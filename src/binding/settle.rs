@@ -22,7 +22,7 @@ use crate::ack::Ack;
 
 /// One finished send as the JS settle callback receives it, positionally:
 /// `(id, reason, code, controlId, message, errorCode, severity, errors, raw)`. `reason` is
-/// the JSON error reason (`lib/errors.js`) or null; on success the ACK's fields follow
+/// the JSON error reason (`lib/errors.cjs`) or null; on success the ACK's fields follow
 /// (absent ones undefined, `errors` null when there are none). Positional arguments let JS
 /// build the public `Ack` once, instead of converting an intermediate object.
 pub struct Settlement {

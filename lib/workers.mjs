@@ -1,9 +1,9 @@
 // `@glion/mllp-client/workers`: Cloudflare Workers, pure JS over `cloudflare:sockets`.
 //
-// Same API and behaviour as the Node entry (index.js + lib/native-client.js): one connection
+// Same API and behaviour as the Node entry (index.cjs + lib/native-client.cjs): one connection
 // per call, `connectTimeout` for TCP + TLS, `ackTimeout` from the start of the write, the same
 // `MllpClientError` codes and the same `@glion/ack` exception classes. Framing, message checks
-// and ACK parsing come from `@glion/ack` (`@glion/ack/wire`), option checks from lib/options.js.
+// and ACK parsing come from `@glion/ack` (`@glion/ack/wire`), option checks from lib/options.cjs.
 // Nothing here (or in what it imports) uses a Node.js built-in.
 //
 // What differs from Node: the Workers runtime verifies the server certificate itself against
@@ -15,9 +15,9 @@ import { connect } from "cloudflare:sockets";
 import { parseAck } from "@glion/ack";
 import { FrameDecoder, encodeFrame, prepareMessage, decodeText } from "@glion/ack/wire";
 // CommonJS modules (one definition of each, shared with the other entries).
-import errors from "./lib/errors.js";
-import options from "./lib/options.js";
-import ackResult from "./lib/ack-result.js";
+import errors from "./errors.cjs";
+import options from "./options.cjs";
+import ackResult from "./ack-result.cjs";
 
 export * from "@glion/ack";
 

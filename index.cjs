@@ -2,10 +2,10 @@
 "use strict";
 // `@glion/mllp-client` and `@glion/mllp-client/node`: Node.js and Bun, over the native addon.
 
-const native = require("./binding.js");
+const native = require("./binding.cjs");
 const ack = require("@glion/ack");
-const { MllpClientError } = require("./lib/errors.js");
-const { createClientClass } = require("./lib/native-client.js");
+const { MllpClientError } = require("./lib/errors.cjs");
+const { createClientClass } = require("./lib/native-client.cjs");
 
 // On Node (Linux), plain-TCP sends to an IP address run on Node's own libuv loop (README,
 // "How a send runs"); Bun and Deno have no libuv loop to share. GLION_MLLP_IO=tokio turns

@@ -2,7 +2,7 @@
 // Option checks shared by every entry. A bad option throws INVALID_INPUT synchronously from
 // the constructor; a bad per-call option rejects that call. Nothing here opens a socket.
 
-const { invalidInput } = require("./errors.js");
+const { invalidInput } = require("./errors.cjs");
 
 const DEFAULTS = Object.freeze({
   tls: true,

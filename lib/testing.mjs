@@ -1,6 +1,6 @@
 // @ts-self-types="./testing.d.ts"
-// ESM face of testing.js: the same objects, re-exported.
-import cjs from "./testing.js";
+// ESM face of testing.cjs: the same objects, re-exported.
+import cjs from "./testing.cjs";
 
 export * from "@glion/ack";
 export const { startTestReceiver, MllpClient, MllpClientError } = cjs;

@@ -15,11 +15,11 @@ import type {
   MllpClientOptions as NodeMllpClientOptions,
   SendOptions,
   TlsOptions as NodeTlsOptions,
-} from "./index.js";
+} from "@glion/mllp-client";
 
 // Everything of `@glion/ack`, MllpClientError, SendOptions, Hl7Message, Pem,
 // MllpClientErrorCode. The names declared below take precedence over these.
-export * from "./index.js";
+export * from "@glion/mllp-client";
 
 /**
  * TLS settings on Workers: none can be given (the runtime cannot honour programmatic TLS

@@ -1,8 +1,8 @@
 /** `@glion/mllp-client/testing`: a real MLLP receiver for demos and tests. */
 import type { AckCode, AckException } from "@glion/ack";
-import type { Pem } from "./index.js";
+import type { Pem } from "@glion/mllp-client";
 
-export * from "./index.js";
+export * from "@glion/mllp-client";
 
 /** What `reply` may return: a code, a code with text and ERR fields, or an exception. */
 export type TestReply =

@@ -4,9 +4,9 @@
 // (listening, framing, TLS) is the Rust core's; what to answer is decided here, and every
 // ACK is built by `@glion/ack`'s buildAck.
 
-const native = require("./binding.js");
+const native = require("../binding.cjs");
 const ack = require("@glion/ack");
-const { MllpClientError, invalidInput, convertError } = require("./lib/errors.js");
+const { MllpClientError, invalidInput, convertError } = require("./errors.cjs");
 
 const { AckException, buildAck } = ack;
 const KEYS = new Set(["host", "port", "tls", "mode", "reply", "delay", "encoding", "maxFrameBytes"]);
@@ -47,7 +47,7 @@ function buildReply(message, choice) {
 
 /**
  * Start a test receiver. Resolves once it listens.
- * @param {import("./testing.js").TestReceiverOptions} [options]
+ * @param {import("./testing.cjs").TestReceiverOptions} [options]
  */
 async function startTestReceiver(options = {}) {
   if (options === null || typeof options !== "object") throw invalidInput("startTestReceiver options must be an object");
@@ -167,4 +167,4 @@ async function startTestReceiver(options = {}) {
   };
 }
 
-module.exports = { ...ack, startTestReceiver, MllpClient: require("./index.js").MllpClient, MllpClientError };
+module.exports = { ...ack, startTestReceiver, MllpClient: require("../index.cjs").MllpClient, MllpClientError };

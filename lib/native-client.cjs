@@ -1,10 +1,10 @@
 "use strict";
-// MllpClient over the native addon, shared by the Node/Bun entry (index.js) and the Deno
-// entry (deno.js): they differ only in how the addon is loaded.
+// MllpClient over the native addon: the class behind the Node, Bun and Deno entry
+// (index.cjs), and the bench's builds of other addons.
 
-const { toAck, toAckError, settle } = require("./ack-result.js");
-const { convertError, errorFromReason } = require("./errors.js");
-const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.js");
+const { toAck, toAckError, settle } = require("./ack-result.cjs");
+const { convertError, errorFromReason } = require("./errors.cjs");
+const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.cjs");
 
 /** A native Ack as the public Ack: resolved for AA/CA, thrown as an exception otherwise. */
 const settleNative = (native) => settle(toAck(native));
