@@ -14,7 +14,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const { runProcess } = require("./helpers.js");
+const { runProcess, pathWithoutCargo } = require("./helpers.js");
 const { currentPlatform, platformOfTriple } = require("../lib/addon.cjs");
 
 const REPO = path.resolve(__dirname, "..");
@@ -79,10 +79,8 @@ test("install: a platform with a binary whose package is missing names that pack
 });
 
 test("install: a source build with no cargo on PATH says: install Rust from rustup.rs, or use a platform with a prebuilt binary", async () => {
-  const isCargoDir = (dir) => ["cargo", "cargo.exe"].some((exe) => fs.existsSync(path.join(dir, exe)));
-  const PATH = (process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir && !isCargoDir(dir)).join(path.delimiter);
   const result = await runProcess(process.execPath, [path.join(REPO, "scripts", "build-if-needed.js")], {
-    env: { ...process.env, PATH, GLION_FORCE_BUILD: "1" },
+    env: { ...process.env, PATH: pathWithoutCargo(), GLION_FORCE_BUILD: "1" },
   });
   assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stderr, /needs Rust \(cargo\), which is not on PATH: install Rust from rustup\.rs, or use a platform with a prebuilt binary/);

@@ -23,6 +23,7 @@ const nodeTests = () => [
 // Under Bun, every node:test file runs unchanged except these (reason beside each).
 const NOT_UNDER_BUN = {
   "__test__/e2e-example.test.js": "drives npm and runs `bun run send` itself; it is the Bun quick-start check",
+  "__test__/pack.test.js": "packs and installs the package, then runs the snippet under Node, Bun and Deno itself",
   "__test__/workers.test.js": "runs workerd through Miniflare, a Node tool; the Worker, not the host, is under test",
 };
 
