@@ -2,7 +2,7 @@
 "use strict";
 // `@glion/mllp-client` and `@glion/mllp-client/node`: Node.js and Bun, over the native addon.
 
-const native = require("./binding.cjs");
+const native = require("./lib/addon.cjs").loadAddon();
 const ack = require("@glion/ack");
 const { MllpClientError } = require("./lib/errors.cjs");
 const { createClientClass } = require("./lib/native-client.cjs");

@@ -178,9 +178,16 @@ function sample(name) {
   return fs.readFileSync(path.join(__dirname, "..", "samples", `${name}.hl7`), "utf8");
 }
 
+/** PATH without the folders that hold cargo: a machine with no Rust (install and pack tests). */
+function pathWithoutCargo() {
+  const hasCargo = (dir) => ["cargo", "cargo.exe"].some((exe) => fs.existsSync(path.join(dir, exe)));
+  return (process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir && !hasCargo(dir)).join(path.delimiter);
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 module.exports = {
+  pathWithoutCargo,
   startRawReceiver, withReceiver, clientFor, frame, ackFor, controlIdOf, collectFrames, onEachMessage, sample, sleep,
   runProcess, runScript, transportError,
 };

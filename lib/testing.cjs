@@ -4,7 +4,7 @@
 // (listening, framing, TLS) is the Rust core's; what to answer is decided here, and every
 // ACK is built by `@glion/ack`'s buildAck.
 
-const native = require("../binding.cjs");
+const native = require("./addon.cjs").loadAddon();
 const ack = require("@glion/ack");
 const { MllpClientError, invalidInput, convertError } = require("./errors.cjs");
 

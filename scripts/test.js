@@ -23,6 +23,7 @@ const nodeTests = () => [
 // Under Bun, every node:test file runs unchanged except these (reason beside each).
 const NOT_UNDER_BUN = {
   "__test__/e2e-example.test.js": "drives npm and runs `bun run send` itself; it is the Bun quick-start check",
+  "__test__/pack.test.js": "packs and installs the package, then runs the snippet under Node, Bun and Deno itself",
   "__test__/workers.test.js": "runs workerd through Miniflare, a Node tool; the Worker, not the host, is under test",
 };
 
@@ -40,6 +41,42 @@ function linkDenoModules() {
     fs.symlinkSync(path.relative(path.dirname(at), target), at);
   }
 }
+
+/**
+ * A Python with PyPI hl7 for the interop receiver (__test__/interop.test.js): a venv under
+ * node_modules/.cache, made on the first run, so `npm test` needs nothing but Python 3 from
+ * the machine. Returns the environment the node suites get: GLION_PYTHON, the venv's
+ * interpreter, or GLION_PYTHON_MISSING, why there is none (the interop test then skips and
+ * prints it).
+ */
+function provisionPython() {
+  const venv = path.join(root, "node_modules", ".cache", "glion-python");
+  const python = path.join(venv, ...(process.platform === "win32" ? ["Scripts", "python.exe"] : ["bin", "python"]));
+  const hasHl7 = () => spawnSync(python, ["-c", "import hl7.mllp"], { stdio: "ignore" }).status === 0;
+  if (hasHl7()) return { GLION_PYTHON: python };
+  const system = ["python3", "python"].find((name) => /^Python 3\./.test(spawnSync(name, ["--version"], { encoding: "utf8" }).stdout ?? ""));
+  if (!system) return { GLION_PYTHON_MISSING: "no Python 3 on PATH (python3 or python)" };
+  console.log(`=== provisioning ${path.relative(root, venv)}: ${system} -m venv, pip install ${PYPI_HL7}`);
+  fs.rmSync(venv, { recursive: true, force: true });
+  for (const [cmd, args] of [[system, ["-m", "venv", venv]], [python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYPI_HL7]]]) {
+    const run = spawnSync(cmd, args, { stdio: "inherit" });
+    if (run.status !== 0) return { GLION_PYTHON_MISSING: `\`${path.basename(cmd)} ${args.join(" ")}\` failed (${run.error?.message ?? `exit ${run.status}`})` };
+  }
+  return hasHl7() ? { GLION_PYTHON: python } : { GLION_PYTHON_MISSING: `${PYPI_HL7} installed but \`import hl7.mllp\` fails` };
+}
+
+let provisioned;
+/** provisionPython() once per run, when the first suite that runs the interop test starts. */
+function pythonEnv() {
+  if (!provisioned) {
+    provisioned = provisionPython();
+    console.log(provisioned.GLION_PYTHON ? `interop receiver: ${provisioned.GLION_PYTHON}` : `interop receiver: SKIPPED: ${provisioned.GLION_PYTHON_MISSING}`);
+  }
+  return provisioned;
+}
+
+// The interop receiver's library; the version the interop test's ACK pattern was written against.
+const PYPI_HL7 = "hl7==0.4.5";
 
 const tsconfigs = () => fs.readdirSync(path.join(root, "__test__", "types")).filter((f) => /^tsconfig\..*\.json$/.test(f));
 
@@ -61,6 +98,7 @@ const SUITES = [
   {
     name: "node",
     cmd: process.execPath,
+    env: () => pythonEnv(),
     // A hung test fails after 5 minutes instead of stalling CI.
     args: ["--test", "--test-concurrency=2", "--test-timeout=300000", ...nodeTests()],
     count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
@@ -71,13 +109,14 @@ const SUITES = [
     // this run the tokio path would meet these receivers only under Bun and Deno.
     name: "node-tokio",
     cmd: process.execPath,
-    env: { GLION_MLLP_IO: "tokio" },
+    env: () => ({ ...pythonEnv(), GLION_MLLP_IO: "tokio" }),
     args: ["--test", "--test-concurrency=2", "--test-timeout=300000", ...TOKIO_AGAIN.map((f) => `__test__/${f}`)],
     count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
   },
   {
     name: "bun",
     cmd: bin("bun"),
+    env: () => pythonEnv(),
     args: ["test", "--timeout=60000", ...nodeTests().filter((f) => !(f in NOT_UNDER_BUN)).map((f) => `./${f}`)],
     count: (out) => [last(out, /^ *(\d+) pass$/gm), last(out, /^ *(\d+) fail$/gm)],
   },
@@ -126,7 +165,7 @@ for (const suite of SUITES) {
   if (only.length && !only.includes(suite.name)) continue;
   console.log(`\n=== ${suite.name}: ${[path.basename(suite.cmd), ...suite.args].join(" ")}`);
   suite.before?.();
-  const run = spawnSync(suite.cmd, suite.args, { cwd: suite.cwd ?? root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...suite.env } });
+  const run = spawnSync(suite.cmd, suite.args, { cwd: suite.cwd ?? root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...(typeof suite.env === "function" ? suite.env() : suite.env) } });
   const out = `${run.stdout ?? ""}${run.stderr ?? ""}`;
   process.stdout.write(out);
   if (run.error) console.log(`${suite.name}: cannot run: ${run.error.message}`);
