@@ -718,7 +718,7 @@ impl LoopSend {
     fn answer(&self, frame: &[u8]) -> Result<Ack, Failure> {
         let settings = &self.client.settings;
         let expected = self.prepared.control_id.as_deref().filter(|_| settings.verify_control_id);
-        ack_from_frame(frame, settings.encoding, expected).map_err(Failure::sent)
+        ack_from_frame(frame, self.prepared.encoding, expected).map_err(Failure::sent)
     }
 
     /// Wait for `events` on the connection (a reused connection already waits for input).

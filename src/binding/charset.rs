@@ -1,0 +1,31 @@
+//! Charset conversions for the JS side (the test receiver, `mllp receive`): the same names
+//! and tables as the client's, from `crate::charset`.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::invalid;
+use crate::charset::{resolve, Encoding};
+
+/// The charset a received message is written in: `encoding` itself, or with `"auto"` the
+/// one its MSH-18 names (UTF-8 when none, or when that name is unusable: a receiver still
+/// answers). Returns a name `charsetEncode`/`charsetDecode` accept.
+#[napi]
+pub fn message_charset(message: Buffer, encoding: String) -> Result<String> {
+    let encoding = Encoding::parse(&encoding).map_err(invalid)?;
+    let charset = encoding.message_charset(&message).unwrap_or(crate::charset::UTF8);
+    Ok(charset.name().to_string())
+}
+
+/// Text as bytes in `charset`; a character it cannot encode is INVALID_INPUT.
+#[napi]
+pub fn charset_encode(text: String, charset: String) -> Result<Buffer> {
+    let charset = resolve(&charset).map_err(invalid)?;
+    Ok(charset.encode(&text).map_err(invalid)?.into_owned().into())
+}
+
+/// Bytes as text: a charset name, or `"auto"` (the bytes' own MSH-18, else UTF-8).
+#[napi]
+pub fn charset_decode(bytes: Buffer, encoding: String) -> Result<String> {
+    Ok(Encoding::parse(&encoding).map_err(invalid)?.decode(&bytes))
+}
