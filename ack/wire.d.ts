@@ -88,5 +88,7 @@ export declare function canEncode(charset: string): boolean;
 export declare function canDecode(charset: string): boolean;
 /** The charset an ACK is decoded with: its own MSH-18 under "auto", else `fallback`. */
 export declare function ackCharset(bytes: Uint8Array, encoding: string, fallback: string): string;
+/** ASCII text is the same bytes in this (canonical) charset: every one but UTF-16. */
+export declare function isAsciiCompatible(charset: string): boolean;
 /** Bytes as text in a canonical charset. */
 export declare function decodeBytes(bytes: Uint8Array, charset: string): string;

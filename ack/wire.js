@@ -355,6 +355,7 @@ module.exports = {
   canEncode: charsets.canEncode,
   canDecode: charsets.canDecode,
   ackCharset: charsets.ackCharset,
+  isAsciiCompatible: charsets.isAsciiCompatible,
   decodeBytes: charsets.decodeBytes,
   DEFAULT_MAX_FRAME_BYTES,
   START_BLOCK,

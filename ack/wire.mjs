@@ -13,6 +13,7 @@ export const {
   canEncode,
   canDecode,
   ackCharset,
+  isAsciiCompatible,
   decodeBytes,
   DEFAULT_MAX_FRAME_BYTES,
   START_BLOCK,

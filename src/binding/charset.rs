@@ -29,3 +29,24 @@ pub fn charset_encode(text: String, charset: String) -> Result<Buffer> {
 pub fn charset_decode(bytes: Buffer, encoding: String) -> Result<String> {
     Ok(Encoding::parse(&encoding).map_err(invalid)?.decode(&bytes))
 }
+
+/// What the diagnostics channel reports about a message (README, "Diagnostics"): its
+/// control id (MSH-10) and the number of bytes inside the frame, exactly as a send would
+/// prepare them; `None` when the send would refuse it. Called only when someone subscribes.
+#[napi(object)]
+pub struct MessageFacts {
+    pub control_id: Option<String>,
+    pub bytes: u32,
+}
+
+#[napi]
+pub fn describe_message(message: Either<String, Buffer>, encoding: String) -> Option<MessageFacts> {
+    let encoding = Encoding::parse(&encoding).ok()?;
+    let prepared = match message {
+        Either::A(text) => crate::message::prepare_text(&text, encoding),
+        Either::B(bytes) => crate::message::prepare_shared(std::sync::Arc::new(bytes), encoding),
+    }
+    .ok()?;
+    let bytes = u32::try_from(prepared.message().len()).unwrap_or(u32::MAX);
+    Some(MessageFacts { control_id: prepared.control_id, bytes })
+}
