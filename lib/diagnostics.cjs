@@ -30,7 +30,7 @@ class SendTracer {
   #channel;
   #parts;
 
-  /** @param {typeof import("node:diagnostics_channel") | undefined} diagnosticsChannel */
+  /** @param diagnosticsChannel the diagnostics_channel module, when the runtime has one */
   constructor(diagnosticsChannel = lookUpDiagnosticsChannel()) {
     this.#channel = diagnosticsChannel?.tracingChannel?.(NAME);
     const c = this.#channel;
