@@ -214,12 +214,10 @@ impl Charset {
         }
     }
 
-    /// ASCII text is the same bytes in this charset (every one but UTF-16).
+    /// The MLLP block bytes, CR, LF and the HL7 delimiters are their ASCII bytes in this
+    /// charset: every one but UTF-16 (ISO-2022-JP switches back to ASCII before each).
     pub fn is_ascii_compatible(self) -> bool {
-        match self {
-            Charset::Whatwg(t) => t.is_ascii_compatible(),
-            _ => true,
-        }
+        !matches!(self, Charset::Whatwg(t) if t == encoding_rs::UTF_16LE || t == encoding_rs::UTF_16BE)
     }
 
     pub fn is_utf8(self) -> bool {
