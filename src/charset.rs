@@ -80,11 +80,23 @@ fn hl7_name(name: &str) -> Option<Result<Charset, &'static str>> {
         "KS X 1001" | "ISO IR149" => Charset::Whatwg(EUC_KR),
         "BIG-5" => Charset::Whatwg(BIG5),
         "UNICODE UTF-8" => UTF8,
-        "ISO IR14" => return Some(Err("JIS X 0201 on its own, which encoding_rs does not provide")),
+        "ISO IR14" => {
+            return Some(Err(
+                "JIS X 0201 on its own, which encoding_rs does not provide",
+            ))
+        }
         "ISO IR159" => return Some(Err("JIS X 0212, which encoding_rs cannot encode")),
         "CNS 11643-1992" => return Some(Err("CNS 11643, which encoding_rs does not provide")),
-        "UNICODE" => return Some(Err("UCS-2 without a byte order: use \"utf-16le\" or \"utf-16be\"")),
-        "UNICODE UTF-16" => return Some(Err("UTF-16 without a byte order: use \"utf-16le\" or \"utf-16be\"")),
+        "UNICODE" => {
+            return Some(Err(
+                "UCS-2 without a byte order: use \"utf-16le\" or \"utf-16be\"",
+            ))
+        }
+        "UNICODE UTF-16" => {
+            return Some(Err(
+                "UTF-16 without a byte order: use \"utf-16le\" or \"utf-16be\"",
+            ))
+        }
         "UNICODE UTF-32" => return Some(Err("UTF-32, which encoding_rs does not provide")),
         _ => return None,
     }))
@@ -95,10 +107,10 @@ fn iso_label(lower: &str) -> Option<Charset> {
     use encoding_rs::*;
     Some(match lower {
         "ascii" | "us-ascii" | "ansi_x3.4-1968" => Charset::Ascii,
-        "latin1" | "iso-8859-1" | "iso8859-1" | "iso88591" | "iso_8859-1" | "iso_8859-1:1987" | "l1"
-        | "iso-ir-100" | "csisolatin1" | "ibm819" | "cp819" => LATIN1,
-        "iso-8859-9" | "iso8859-9" | "iso88599" | "iso_8859-9" | "iso_8859-9:1989" | "l5" | "latin5"
-        | "iso-ir-148" | "csisolatin5" => Charset::Iso(WINDOWS_1254),
+        "latin1" | "iso-8859-1" | "iso8859-1" | "iso88591" | "iso_8859-1" | "iso_8859-1:1987"
+        | "l1" | "iso-ir-100" | "csisolatin1" | "ibm819" | "cp819" => LATIN1,
+        "iso-8859-9" | "iso8859-9" | "iso88599" | "iso_8859-9" | "iso_8859-9:1989" | "l5"
+        | "latin5" | "iso-ir-148" | "csisolatin5" => Charset::Iso(WINDOWS_1254),
         "iso-8859-11" | "iso8859-11" | "iso885911" | "tis-620" => Charset::Iso(WINDOWS_874),
         _ => return None,
     })
@@ -190,11 +202,19 @@ pub fn msh18(message: &[u8]) -> Option<String> {
     let segment = &segment[..memchr::memchr2(b'\r', b'\n', segment).unwrap_or(segment.len())];
     let &separator = segment.get(3)?;
     let mut fields = segment.split(|&b| b == separator);
-    let repetition = fields.nth(1).and_then(|msh2| msh2.get(1).copied()).unwrap_or(b'~');
+    let repetition = fields
+        .nth(1)
+        .and_then(|msh2| msh2.get(1).copied())
+        .unwrap_or(b'~');
     let field = fields.nth(15)?; // MSH-18: fields[17], MSH-2 was fields[1]
-    let mut repetitions = field.split(|&b| b == repetition).map(|r| String::from_utf8_lossy(r).trim().to_string());
+    let mut repetitions = field
+        .split(|&b| b == repetition)
+        .map(|r| String::from_utf8_lossy(r).trim().to_string());
     let first = repetitions.next().unwrap_or_default();
-    if first.is_empty() || first.eq_ignore_ascii_case("ASCII") || first.eq_ignore_ascii_case("ISO IR6") {
+    if first.is_empty()
+        || first.eq_ignore_ascii_case("ASCII")
+        || first.eq_ignore_ascii_case("ISO IR6")
+    {
         if repetitions.any(|r| r.eq_ignore_ascii_case("ISO IR87")) {
             return Some("ISO IR87".into());
         }
@@ -237,12 +257,12 @@ impl Charset {
         };
         match self {
             Charset::Whatwg(t) if t == encoding_rs::UTF_8 => Ok(Cow::Borrowed(text.as_bytes())),
-            Charset::Whatwg(t) if t == encoding_rs::UTF_16LE => {
-                Ok(Cow::Owned(text.encode_utf16().flat_map(u16::to_le_bytes).collect()))
-            }
-            Charset::Whatwg(t) if t == encoding_rs::UTF_16BE => {
-                Ok(Cow::Owned(text.encode_utf16().flat_map(u16::to_be_bytes).collect()))
-            }
+            Charset::Whatwg(t) if t == encoding_rs::UTF_16LE => Ok(Cow::Owned(
+                text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+            )),
+            Charset::Whatwg(t) if t == encoding_rs::UTF_16BE => Ok(Cow::Owned(
+                text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            )),
             _ if text.is_ascii() && self != Charset::Whatwg(encoding_rs::ISO_2022_JP) => {
                 Ok(Cow::Borrowed(text.as_bytes()))
             }
@@ -266,12 +286,17 @@ impl Charset {
             Charset::Whatwg(table) => {
                 let mut encoder = table.new_encoder();
                 let mut out = Vec::with_capacity(
-                    encoder.max_buffer_length_from_utf8_without_replacement(text.len()).unwrap_or(text.len() * 4),
+                    encoder
+                        .max_buffer_length_from_utf8_without_replacement(text.len())
+                        .unwrap_or(text.len() * 4),
                 );
                 let mut read = 0;
                 loop {
-                    let (result, r) =
-                        encoder.encode_from_utf8_to_vec_without_replacement(&text[read..], &mut out, true);
+                    let (result, r) = encoder.encode_from_utf8_to_vec_without_replacement(
+                        &text[read..],
+                        &mut out,
+                        true,
+                    );
                     match result {
                         EncoderResult::InputEmpty => return Ok(Cow::Owned(out)),
                         EncoderResult::OutputFull => out.reserve(text.len() - read - r + 16),
@@ -292,7 +317,12 @@ impl Charset {
         match self {
             Charset::Ascii => match std::str::from_utf8(bytes) {
                 Ok(text) if text.is_ascii() => Cow::Borrowed(text),
-                _ => Cow::Owned(bytes.iter().map(|&b| if b.is_ascii() { b as char } else { '\u{FFFD}' }).collect()),
+                _ => Cow::Owned(
+                    bytes
+                        .iter()
+                        .map(|&b| if b.is_ascii() { b as char } else { '\u{FFFD}' })
+                        .collect(),
+                ),
             },
             Charset::Iso(table) => {
                 // A single-byte table decodes one char per byte, so bytes and chars pair up.
@@ -301,7 +331,17 @@ impl Charset {
                     return text;
                 }
                 let paired = bytes.iter().zip(text.chars());
-                Cow::Owned(paired.map(|(&b, c)| if (0x80..0xA0).contains(&b) { b as char } else { c }).collect())
+                Cow::Owned(
+                    paired
+                        .map(|(&b, c)| {
+                            if (0x80..0xA0).contains(&b) {
+                                b as char
+                            } else {
+                                c
+                            }
+                        })
+                        .collect(),
+                )
             }
             Charset::Whatwg(table) => table.decode_without_bom_handling(bytes).0,
         }
@@ -322,15 +362,21 @@ impl Charset {
 fn single_byte(table: &'static Table, c: char) -> Option<u8> {
     let mut buf = [0u8; 4];
     let mut out = [0u8; 4];
-    let (result, _, written) =
-        table.new_encoder().encode_from_utf8_without_replacement(c.encode_utf8(&mut buf), &mut out, true);
+    let (result, _, written) = table.new_encoder().encode_from_utf8_without_replacement(
+        c.encode_utf8(&mut buf),
+        &mut out,
+        true,
+    );
     (result == EncoderResult::InputEmpty && written == 1).then_some(out[0])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use encoding_rs::{BIG5, EUC_KR, GB18030, ISO_2022_JP, ISO_8859_15, ISO_8859_2, SHIFT_JIS, UTF_16LE, WINDOWS_1252, WINDOWS_1254};
+    use encoding_rs::{
+        BIG5, EUC_KR, GB18030, ISO_2022_JP, ISO_8859_15, ISO_8859_2, SHIFT_JIS, UTF_16LE,
+        WINDOWS_1252, WINDOWS_1254,
+    };
 
     fn charset(name: &str) -> Charset {
         resolve(name).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -359,17 +405,46 @@ mod tests {
         assert_eq!(charset("utf-16le"), Charset::Whatwg(UTF_16LE));
         assert_eq!(charset("ASCII"), Charset::Ascii);
         assert_eq!(Encoding::parse("AUTO").unwrap(), Encoding::Auto(UTF8));
-        for refused in ["ISO IR14", "ISO IR159", "CNS 11643-1992", "UNICODE", "UNICODE UTF-16", "UNICODE UTF-32", "iso-2022-kr", "klingon", ""] {
+        for refused in [
+            "ISO IR14",
+            "ISO IR159",
+            "CNS 11643-1992",
+            "UNICODE",
+            "UNICODE UTF-16",
+            "UNICODE UTF-32",
+            "iso-2022-kr",
+            "klingon",
+            "",
+        ] {
             let error = Encoding::parse(refused).unwrap_err();
             assert_eq!(error.code(), "INVALID_INPUT", "{refused}");
-            assert!(error.to_string().contains(&format!("{refused:?}")), "{error}");
+            assert!(
+                error.to_string().contains(&format!("{refused:?}")),
+                "{error}"
+            );
         }
     }
 
     #[test]
     fn every_whatwg_label_resolves() {
         // A sample across every encoding family; `for_label` is the source of truth.
-        for label in ["unicode-1-1-utf-8", "cp1250", "koi8-r", "macintosh", "x-mac-cyrillic", "gbk", "x-gbk", "euc-jp", "csiso2022jp", "ms_kanji", "windows-31j", "big5-hkscs", "cseuckr", "utf-16be", "x-user-defined"] {
+        for label in [
+            "unicode-1-1-utf-8",
+            "cp1250",
+            "koi8-r",
+            "macintosh",
+            "x-mac-cyrillic",
+            "gbk",
+            "x-gbk",
+            "euc-jp",
+            "csiso2022jp",
+            "ms_kanji",
+            "windows-31j",
+            "big5-hkscs",
+            "cseuckr",
+            "utf-16be",
+            "x-user-defined",
+        ] {
             let expected = Table::for_label(label.as_bytes()).unwrap();
             match charset(label) {
                 Charset::Whatwg(t) => assert_eq!(t, expected, "{label}"),
@@ -380,9 +455,16 @@ mod tests {
 
     #[test]
     fn latin1_is_exact_iso_8859_1() {
-        assert_eq!(&*LATIN1.encode("MÜLLER\u{85}\u{FF}").unwrap(), b"M\xdcLLER\x85\xff");
+        assert_eq!(
+            &*LATIN1.encode("MÜLLER\u{85}\u{FF}").unwrap(),
+            b"M\xdcLLER\x85\xff"
+        );
         // windows-1252 has the euro sign at 0x80; ISO-8859-1 has no euro sign at all.
-        assert!(LATIN1.encode("€").unwrap_err().to_string().contains("U+20AC"));
+        assert!(LATIN1
+            .encode("€")
+            .unwrap_err()
+            .to_string()
+            .contains("U+20AC"));
         assert!(LATIN1.encode("Ā").is_err());
         assert_eq!(&*charset("windows-1252").encode("€").unwrap(), b"\x80");
         assert_eq!(LATIN1.decode(b"\x80\xe9"), "\u{80}é");
@@ -391,7 +473,10 @@ mod tests {
         let iso9 = charset("8859/9");
         assert_eq!(&*iso9.encode("ĞŞİ\u{80}").unwrap(), b"\xd0\xde\xdd\x80");
         assert!(iso9.encode("€").is_err());
-        assert_eq!(charset("ascii").encode("é").unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(
+            charset("ascii").encode("é").unwrap_err().code(),
+            "INVALID_INPUT"
+        );
         assert_eq!(charset("ascii").decode(b"a\xe9"), "a\u{FFFD}");
     }
 
@@ -412,8 +497,15 @@ mod tests {
             assert_eq!(c.decode(bytes), text, "{name}");
         }
         let error = charset("shift_jis").encode("MSH|é|😀").unwrap_err();
-        assert!(error.to_string().contains("U+00E9") && error.to_string().contains("character 4"), "{error}");
-        assert!(charset("ISO IR87").encode("a\u{1b}").unwrap_err().to_string().contains("U+001B"));
+        assert!(
+            error.to_string().contains("U+00E9") && error.to_string().contains("character 4"),
+            "{error}"
+        );
+        assert!(charset("ISO IR87")
+            .encode("a\u{1b}")
+            .unwrap_err()
+            .to_string()
+            .contains("U+001B"));
         assert!(charset("8859/2").encode("€").is_err());
         assert!(charset("ISO IR87").encode("\u{1b}").is_err());
         assert_eq!(&*charset("utf-16be").encode("MSH").unwrap(), b"\0M\0S\0H");
@@ -421,22 +513,40 @@ mod tests {
 
     #[test]
     fn msh18_first_repetition_and_the_iso_2022_extension() {
-        let with = |field: &str| msh18(format!("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5||||||{field}\rPID|1").as_bytes());
+        let with = |field: &str| {
+            msh18(
+                format!("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5||||||{field}\rPID|1")
+                    .as_bytes(),
+            )
+        };
         assert_eq!(with("8859/1"), Some("8859/1".into()));
         assert_eq!(with(" 8859/15 ~ISO IR87"), Some("8859/15".into()));
         assert_eq!(with("~ISO IR87"), Some("ISO IR87".into()));
         assert_eq!(with("ISO IR6~ISO IR87"), Some("ISO IR87".into()));
         assert_eq!(with(""), None);
         assert_eq!(msh18(b"MSH|^~\\&|A\rPID|1"), None);
-        assert_eq!(msh18(b"MSH#^!\\&#A#B#C#D#1##ADT#1#P#2.5######a!b"), Some("a".into()));
-        assert_eq!(msh18(b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&||||||||||||||||UNICODE UTF-8\r"), Some("UNICODE UTF-8".into()));
+        assert_eq!(
+            msh18(b"MSH#^!\\&#A#B#C#D#1##ADT#1#P#2.5######a!b"),
+            Some("a".into())
+        );
+        assert_eq!(
+            msh18(b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&||||||||||||||||UNICODE UTF-8\r"),
+            Some("UNICODE UTF-8".into())
+        );
         let auto = Encoding::Auto(UTF8);
         assert_eq!(auto.message_charset(b"MSH|^~\\&|").unwrap(), UTF8);
-        assert_eq!(auto.message_charset(b"MSH|^~\\&||||||||||||||||nope").unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(
+            auto.message_charset(b"MSH|^~\\&||||||||||||||||nope")
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
         // An ACK with its own MSH-18 is read with it; without, with the message's charset.
         let ack = b"MSH|^~\\&|||||||ACK|1|P|2.5||||||8859/1\rMSA|AA|1|\xe9";
         assert!(Encoding::Auto(UTF8).decode(ack).ends_with("|é"));
-        assert!(Encoding::Auto(LATIN1).decode(b"MSH|^~\\&\rMSA|AA|1|\xe9").ends_with("|é"));
+        assert!(Encoding::Auto(LATIN1)
+            .decode(b"MSH|^~\\&\rMSA|AA|1|\xe9")
+            .ends_with("|é"));
         assert!(Encoding::Fixed(UTF8).decode(ack).ends_with("|\u{FFFD}"));
     }
 }

@@ -265,4 +265,90 @@ mod tests {
         assert_eq!(p.message(), b"BHS|^~\\&|\xe9");
         assert_eq!(p.control_id, None);
     }
+
+    fn encoding(name: &str) -> Encoding {
+        Encoding::parse(name).unwrap()
+    }
+
+    #[test]
+    fn text_is_encoded_in_the_charset_and_msh10_read_in_it() {
+        let p = prepare_text(
+            "MSH|^~\\&|||||||ADT|ヤ1|P|2.5\rPID|1||ヤマダ",
+            encoding("shift_jis"),
+        )
+        .unwrap();
+        assert_eq!(
+            p.message(),
+            b"MSH|^~\\&|||||||ADT|\x83\x841|P|2.5\rPID|1||\x83\x84\x83\x7d\x83\x5f"
+        );
+        assert_eq!(p.control_id.as_deref(), Some("ヤ1"));
+        // Given as bytes, MSH-10 is decoded before it is split: 0x7C can be half a character.
+        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|\x95\x7c1|P", encoding("shift_jis")).unwrap();
+        assert_eq!(p.control_id.as_deref(), Some("怖1"));
+        let error = prepare_text("MSH|^~\\&|é", encoding("ascii")).unwrap_err();
+        assert!(error.to_string().contains("U+00E9"), "{error}");
+    }
+
+    #[test]
+    fn auto_reads_msh18_and_carries_the_charset_to_the_ack() {
+        let p = prepare_text(
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||8859/1\rPID|é",
+            encoding("auto"),
+        )
+        .unwrap();
+        assert!(p.message().ends_with(b"PID|\xe9"));
+        assert_eq!(p.encoding, Encoding::Auto(crate::charset::LATIN1));
+        let p = prepare_text("MSH|^~\\&|||||||ADT|1|P|2.5\rPID|é", encoding("auto")).unwrap();
+        assert!(p.message().ends_with("PID|é".as_bytes()));
+        let p = prepare_bytes(
+            b"MSH|^~\\&|||||||ADT|\xe91|P|2.5||||||8859/1\rPID|\xe9",
+            encoding("auto"),
+        )
+        .unwrap();
+        assert_eq!(p.control_id.as_deref(), Some("é1"));
+        assert!(
+            p.message().ends_with(b"PID|\xe9"),
+            "bytes are sent as given"
+        );
+        assert_eq!(
+            prepare_bytes(
+                b"MSH|^~\\&|||||||ADT|1|P|2.5||||||utf-16le\r",
+                encoding("auto")
+            )
+            .unwrap_err()
+            .code(),
+            "INVALID_INPUT"
+        );
+    }
+
+    #[test]
+    fn utf16_checks_the_text_then_encodes_it() {
+        let p = prepare_text("MSH|^~\\&|||||||ADT|U1\nPID|ü", encoding("utf-16le")).unwrap();
+        let expected: Vec<u8> = "MSH|^~\\&|||||||ADT|U1\rPID|ü"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(p.message(), expected);
+        assert_eq!(p.control_id.as_deref(), Some("U1"));
+        assert_eq!(
+            prepare_bytes(&expected, encoding("utf-16le")).unwrap(),
+            p,
+            "UTF-16 bytes are read as text first"
+        );
+        for refused in ["PID|1", "MSH|\u{1c}", "MSH|^~\\&|\u{d1c}\r"] {
+            assert_eq!(
+                prepare_text(refused, encoding("utf-16le"))
+                    .unwrap_err()
+                    .code(),
+                "INVALID_INPUT",
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            prepare_bytes(b"M\0S\0H\0|\0\0\xd8", encoding("utf-16le"))
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
+    }
 }

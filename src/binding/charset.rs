@@ -13,7 +13,9 @@ use crate::charset::{resolve, Encoding};
 #[napi]
 pub fn message_charset(message: Buffer, encoding: String) -> Result<String> {
     let encoding = Encoding::parse(&encoding).map_err(invalid)?;
-    let charset = encoding.message_charset(&message).unwrap_or(crate::charset::UTF8);
+    let charset = encoding
+        .message_charset(&message)
+        .unwrap_or(crate::charset::UTF8);
     Ok(charset.name().to_string())
 }
 
@@ -48,5 +50,8 @@ pub fn describe_message(message: Either<String, Buffer>, encoding: String) -> Op
     }
     .ok()?;
     let bytes = u32::try_from(prepared.message().len()).unwrap_or(u32::MAX);
-    Some(MessageFacts { control_id: prepared.control_id, bytes })
+    Some(MessageFacts {
+        control_id: prepared.control_id,
+        bytes,
+    })
 }
