@@ -354,13 +354,13 @@ function encodeText(text, charset) {
   }
   const table = charset === ISO_8859_1 ? null : charset === US_ASCII ? new Map() : singleByteTable(charset);
   const out = new Uint8Array(text.length);
-  let index = 0;
-  for (let i = 0; i < text.length; i++, index++) {
+  for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     const byte = code < 0x80 ? code : table === null ? (code <= 0xff ? code : undefined) : table.get(text[i]);
     if (byte === undefined) {
       const char = String.fromCodePoint(text.codePointAt(i));
       const hex = char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+      const index = [...text.slice(0, i)].length; // in characters, as the Rust core counts
       throw invalidInput(`message contains U+${hex} ${JSON.stringify(char)} (character ${index}), which ${charset} cannot encode`);
     }
     out[i] = byte;
