@@ -36,8 +36,15 @@ export interface MllpClientOptions {
   connectTimeout?: number;
   /** Milliseconds to wait for each ACK frame (from the start of the write). Default 30000. */
   ackTimeout?: number;
-  /** String <-> bytes on the wire. Default `"utf8"`. */
-  encoding?: "utf8" | "latin1";
+  /**
+   * String <-> bytes on the wire (README "Character sets"). Default `"utf8"`. `"latin1"`
+   * is true ISO-8859-1; also any WHATWG label (`"windows-1252"`, `"iso-8859-2"`,
+   * `"shift_jis"`, `"gb18030"`, `"big5"`, `"euc-kr"`, `"utf-16le"`, ...), an HL7 table 0211
+   * name (`"8859/1"`, `"8859/15"`, `"ISO IR87"`, `"GB 18030-2000"`, `"UNICODE UTF-8"`, ...),
+   * or `"auto"`: a string message in the charset its MSH-18 names (none: UTF-8), an ACK
+   * read with its own MSH-18, else the message's charset. Unknown: INVALID_INPUT.
+   */
+  encoding?: "utf8" | "latin1" | "auto" | (string & {});
   /** Largest ACK frame accepted, in bytes between 0x0B and 0x1C. Default 1 MiB. */
   maxFrameBytes?: number;
   /** Default `true`: MSA-2 must equal the sent MSH-10 (not checked for FHS/BHS batches). */

@@ -194,3 +194,28 @@ test("TLS flags: mllp receive --tls-cert/--tls-key and mllp send --ca/--serverna
     await mtls.stop();
   }
 });
+
+test("--encoding: mllp receive reads each message by its MSH-18 and answers in its charset; mllp send reads the ACK with the same names", async () => {
+  const rx = await mllpReceive(["--code", "AE", "--text", "Müller unbekannt"]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mllp-charset-"));
+  try {
+    const file = path.join(dir, "latin1.hl7");
+    // ISO-8859-1 bytes: Ü is 0xDC.
+    fs.writeFileSync(file, Buffer.from("MSH|^~\\&|A|B|C|D|20260101||ADT^A01|CS1|P|2.5||||||8859/1\rPID|1||7||M\xdcLLER\r", "latin1"));
+    for (const encoding of ["auto", "8859/1", "latin1"]) {
+      const run = await mllp(["send", "--port", String(rx.port), "--file", file, "--encoding", encoding, "--json"]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(JSON.parse(run.stdout).message, "Müller unbekannt", encoding);
+    }
+    const utf8 = await mllp(["send", "--port", String(rx.port), "--file", file, "--encoding", "utf8", "--json"]);
+    assert.equal(JSON.parse(utf8.stdout).message, "M\ufffdller unbekannt", "read as UTF-8 the 0xFC is not a character");
+    for (const args of [["send", "--port", "1", "--file", file, "--encoding", "klingon"], ["receive", "--port", "0", "--encoding", "klingon"]]) {
+      const bad = await mllp(args);
+      assert.equal(bad.code, 64, args.join(" "));
+      assert.match(bad.stderr, /unknown character set "klingon"/);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await rx.stop();
+  }
+});

@@ -872,7 +872,7 @@ test("constructor: bad options throw INVALID_INPUT synchronously; good ones open
     ["unknown option", { ...base, retries: 3 }],
     ["connectTimeout 0", { ...base, connectTimeout: 0 }],
     ["ackTimeout -5", { ...base, ackTimeout: -5 }],
-    ['encoding "ascii"', { ...base, encoding: "ascii" }],
+    ['encoding "klingon"', { ...base, encoding: "klingon" }],
     ["maxFrameBytes 0", { ...base, maxFrameBytes: 0 }],
     ["maxFrameBytes 1.5", { ...base, maxFrameBytes: 1.5 }],
     ['verifyControlId "yes"', { ...base, verifyControlId: "yes" }],

@@ -122,11 +122,34 @@ function describe(error, reason) {
   };
 }
 
+/** With nodejs_compat: subscribe to the diagnostics channel and record every event. */
+function traceEvents() {
+  const dc = globalThis.process?.getBuiltinModule?.("node:diagnostics_channel");
+  if (!dc) return null;
+  const channel = dc.tracingChannel("glion:mllp:send");
+  const events = [];
+  const record = (name) => (context) => events.push({ name, context: { ...context, error: context.error && { code: context.error.code, name: context.error.name } } });
+  const handlers = Object.fromEntries(["start", "end", "asyncStart", "asyncEnd", "error"].map((n) => [n, record(n)]));
+  channel.subscribe(handlers);
+  return { events, stop: () => channel.unsubscribe(handlers) };
+}
+
 async function run(job) {
   const spy = (globalThis.__socketSpy ??= { sockets: [] });
   spy.sockets.length = 0;
   live.clear();
   const out = { ok: false };
+  const trace = job.trace ? traceEvents() : null;
+  try {
+    return await runJob(job, out);
+  } finally {
+    if (job.trace) out.events = trace?.events ?? "no diagnostics_channel";
+    trace?.stop();
+  }
+}
+
+async function runJob(job, out) {
+  const spy = globalThis.__socketSpy;
   let reason;
   let client;
   try {
@@ -331,6 +354,7 @@ async function setUp() {
     handleRuntimeStdio: forwardRuntimeOutput,
     workers: [
       { name: "client", modules: true, script: client, compatibilityDate: "2025-01-01" },
+      { name: "client-nodejs-compat", modules: true, script: client, compatibilityDate: "2025-01-01", compatibilityFlags: ["nodejs_compat"] },
       { name: "vectors", modules: true, script: vectors, compatibilityDate: "2025-01-01" },
     ],
   });
@@ -346,11 +370,17 @@ test.after(async () => {
   await mf?.dispose();
 });
 
-/** Run one instruction in the client worker; resolves with its JSON answer and the time taken. */
-async function inWorker(job) {
+/**
+ * Run one instruction in the client worker (or the same worker under `nodejs_compat`);
+ * resolves with its JSON answer and the time taken.
+ */
+async function inWorker(job, { nodejsCompat = false } = {}) {
   const mf = await ready;
   const started = Date.now();
-  const response = await mf.dispatchFetch("http://worker.test/", { method: "POST", body: JSON.stringify(job) });
+  const init = { method: "POST", body: JSON.stringify(job) };
+  const response = nodejsCompat
+    ? await (await mf.getWorker("client-nodejs-compat")).fetch("http://worker.test/", init)
+    : await mf.dispatchFetch("http://worker.test/", init);
   const text = await response.text();
   assert.equal(response.status, 200, `worker answered ${response.status}: ${text}`);
   return { ...JSON.parse(text), elapsed: Date.now() - started };
@@ -442,7 +472,11 @@ test("the workers entry bundles for workerd from web APIs only: no node: import,
   const output = Object.values(result.metafile.outputs)[0];
   const externals = output.imports.filter((i) => i.external).map((i) => i.path);
   assert.deepEqual([...new Set(externals)], ["cloudflare:sockets"]);
-  const code = result.outputFiles[0].text;
+  // The one Node name in the bundle is the diagnostics channel, looked up only where the
+  // runtime offers it (process.getBuiltinModule: Workers with nodejs_compat), never imported.
+  const lookup = 'globalThis.process?.getBuiltinModule?.("node:diagnostics_channel")';
+  assert.ok(result.outputFiles[0].text.includes(lookup), "lib/diagnostics.cjs looks the channel up");
+  const code = result.outputFiles[0].text.replace(lookup, "");
   assert.doesNotMatch(code, /\bBuffer\b/);
   assert.doesNotMatch(code, /["']node:/);
   assert.doesNotMatch(code, /\bprocess\./);
@@ -934,7 +968,7 @@ test("tls: true, {} (and keys set to undefined) and false are accepted; other op
     assert.equal(out.options.connectTimeout, 10000);
     assert.equal(out.options.encoding, "utf8");
   }
-  for (const options of [{ host: "", port: 1 }, { host: "h", port: 0 }, { host: "h", port: 1, tls: "yes" }, { host: "h", port: 1, timeout: 5 }, { host: "h", port: 1, encoding: "ascii" }]) {
+  for (const options of [{ host: "", port: 1 }, { host: "h", port: 0 }, { host: "h", port: 1, tls: "yes" }, { host: "h", port: 1, timeout: 5 }, { host: "h", port: 1, encoding: "klingon" }, { host: "h", port: 1, encoding: "shift_jis" }]) {
     const out = await inWorker({ op: "construct", options });
     assert.equal(out.constructed, false, JSON.stringify(options));
     assert.equal(out.error.code, "INVALID_INPUT");
@@ -956,5 +990,100 @@ test("the JSON vectors (frames, ack, messages) pass through @glion/ack and @glio
     assert.deepEqual(result[kind].failures, [], `${kind}.json failures in workerd`);
     assert.equal(result[kind].total, vectors[kind].length);
     assert.equal(result[kind].passed, vectors[kind].length, `${kind}.json: all ${vectors[kind].length} cases pass`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// Character sets and diagnostics on Workers (README "Character sets", "Diagnostics").
+
+const MSH_WITH = (id, msh18) => `MSH|^~\\&|SND|FAC|RCV|FAC|20260510120000||ADT^A01|${id}|P|2.5||||||${msh18}`;
+
+/** A receiver that answers each frame with `answer(frameBytes)` (unframed ACK bytes). */
+const bytesAnswering = (answer) =>
+  receiver((socket) => {
+    const content = socket.received.subarray(1, socket.received.indexOf(Buffer.from([0x1c, 0x0d])));
+    socket.write(frame(answer(content)));
+  });
+
+test("Workers charsets: single-byte charsets byte-exact, auto from MSH-18, the ACK by its own MSH-18", async () => {
+  const cases = [
+    // [encoding, message MSH-18, name, its bytes, ACK MSH-18, ACK MSA-3 bytes, expected MSA-3]
+    ["windows-1252", "", "€Š", "808a", "", "80", "€"],
+    ["latin1", "", "MÜLLER", "4ddc4c4c4552", "", "dc", "Ü"],
+    ["8859/15", "", "€Œ", "a4bc", "", "a4", "€"],
+    ["iso-8859-2", "", "Łódź", "a3f364bc", "", "a3", "Ł"],
+    ["auto", "8859/1", "MÜLLER", "4ddc4c4c4552", "", "dc", "Ü"],
+    ["auto", "", "Müller", "4dc3bc6c6c6572", "ISO IR87", "1b24423b3345441b2842", "山田"],
+    ["auto", "8859/1", "Müller", "4dfc6c6c6572", "shift_jis", "838483", "ヤ\ufffd"],
+  ];
+  for (const [encoding, msh18, name, nameHex, ackMsh18, ackHex, expected] of cases) {
+    const rx = await bytesAnswering(() =>
+      Buffer.concat([Buffer.from(`MSH|^~\\&|||||||ACK|X|P|2.5${ackMsh18 ? `||||||${ackMsh18}` : ""}\rMSA|AA|W1|`, "latin1"), Buffer.from(ackHex, "hex")]),
+    );
+    try {
+      const out = await inWorker({ op: "send", options: optionsFor(rx, { encoding }), message: `${MSH_WITH("W1", msh18)}\rPID|1||P1||${name}` });
+      assert.equal(out.ok, true, JSON.stringify(out.error));
+      const sent = rx.connections[0].received;
+      assert.deepEqual(sent, frame(Buffer.concat([Buffer.from(`${MSH_WITH("W1", msh18)}\rPID|1||P1||`, "latin1"), Buffer.from(nameHex, "hex")])), `${encoding} ${msh18}`);
+      assert.equal(out.ack.message, expected, `${encoding}: ACK MSH-18 ${ackMsh18}`);
+    } finally {
+      await rx.close();
+    }
+  }
+});
+
+test("Workers charsets: multi-byte legacy charsets are refused for strings (INVALID_INPUT, no socket), bytes in them are sent as given", async () => {
+  // A fixed one: at construction (covered with the other options); under auto: at send().
+  const refused = await inWorker({ op: "send", options: { host: "127.0.0.1", port: 1, tls: false, encoding: "auto" }, message: `${MSH_WITH("W2", "shift_jis")}\rPID|1||ヤマダ` });
+  assert.equal(refused.error.code, "INVALID_INPUT");
+  assert.match(refused.error.message, /Shift_JIS cannot be encoded on this runtime/);
+  assert.equal(refused.sockets.length, 0);
+  const unencodable = await inWorker({ op: "send", options: { host: "127.0.0.1", port: 1, tls: false, encoding: "latin1" }, message: `${MSH_WITH("W2", "")}\rPID|1||€` });
+  assert.equal(unencodable.error.code, "INVALID_INPUT");
+  assert.match(unencodable.error.message, /U\+20AC/);
+  assert.equal(unencodable.sockets.length, 0);
+  // Bytes already in Shift_JIS (MSH-18 says so): sent as given, the ACK read in Shift_JIS.
+  const sjis = Buffer.concat([Buffer.from(`${MSH_WITH("W3", "shift_jis")}\rPID|1||`, "latin1"), Buffer.from("838483", "hex")]);
+  const rx = await bytesAnswering(() => Buffer.concat([Buffer.from("MSH|^~\\&|||||||ACK|X|P|2.5\rMSA|AA|W3|", "latin1"), Buffer.from("83848384", "hex")]));
+  try {
+    const out = await inWorker({ op: "send", options: optionsFor(rx, { encoding: "auto" }), messageLatin1: sjis.toString("latin1") });
+    assert.equal(out.ok, true, JSON.stringify(out.error));
+    assert.deepEqual(rx.connections[0].received, frame(sjis));
+    assert.equal(out.ack.message, "ヤヤ");
+  } finally {
+    await rx.close();
+  }
+});
+
+test("Workers diagnostics: with nodejs_compat the channel sees send() and stream(); without it nothing breaks", async () => {
+  const rx = await receiver((socket, text) => {
+    if (text.includes("|NAK1|")) socket.write(frame(ackFor(text, "AE", "|no")));
+    else if (text.includes("|STR1|")) socket.write(Buffer.concat([frame(ackFor(text, "CA")), frame(ackFor(text, "AA"))]));
+    else socket.write(frame(ackFor(text, "AA")));
+  });
+  try {
+    const message = (id) => `${MSH_WITH(id, "")}\rPID|1||P1||SECRETNAME^PATIENT`;
+    const aa = await inWorker({ op: "send", trace: true, options: optionsFor(rx), message: message("AA1") }, { nodejsCompat: true });
+    assert.equal(aa.ok, true, JSON.stringify(aa.error));
+    assert.deepEqual(aa.events.map((e) => e.name), ["start", "end", "asyncStart", "asyncEnd"]);
+    const context = aa.events[3].context;
+    assert.deepEqual(context, { host: "127.0.0.1", port: rx.port, tls: false, controlId: "AA1", bytes: message("AA1").length, pooled: false, ack: { code: "AA", controlId: "AA1" } });
+    const nak = await inWorker({ op: "send", trace: true, options: optionsFor(rx), message: message("NAK1") }, { nodejsCompat: true });
+    assert.deepEqual(nak.events.map((e) => e.name), ["start", "end", "error", "asyncStart", "asyncEnd"]);
+    assert.deepEqual(nak.events[4].context.ack, { code: "AE", controlId: "NAK1" });
+    assert.equal(nak.events[4].context.error.name, "AckApplicationError");
+    const port = await closedPort();
+    const refused = await inWorker({ op: "send", trace: true, options: { host: "127.0.0.1", port, tls: false }, message: message("REF1") }, { nodejsCompat: true });
+    assert.equal(refused.events.at(-1).context.error.code, "CONNECTION_REFUSED");
+    const stream = await inWorker({ op: "stream", trace: true, options: optionsFor(rx), message: message("STR1") }, { nodejsCompat: true });
+    assert.deepEqual(stream.acks.map((a) => a.code), ["CA", "AA"]);
+    assert.deepEqual(stream.events.map((e) => e.name), ["start", "end", "asyncStart", "asyncEnd"]);
+    assert.deepEqual(stream.events[3].context.ack, { code: "AA", controlId: "STR1" });
+    for (const out of [aa, nak, refused, stream]) assert.doesNotMatch(JSON.stringify(out.events), /SECRETNAME/);
+    const plain = await inWorker({ op: "send", trace: true, options: optionsFor(rx), message: message("AA2") });
+    assert.equal(plain.ok, true);
+    assert.equal(plain.events, "no diagnostics_channel");
+  } finally {
+    await rx.close();
   }
 });

@@ -1,5 +1,8 @@
 // @ts-self-types="./index.d.ts"
 "use strict";
+
+const charsets = require("./charsets.cjs");
+
 /**
  * @glion/ack: the HL7v2 ACK exception hierarchy, parseAck, buildAck and HL7 escaping.
  *
@@ -344,11 +347,18 @@ function parseErr(fields, d) {
 }
 
 /**
- * Parse an ACK message (the frame content as a string) into its Ack fields.
- * Throws AckParseError (code "MALFORMED_ACK") when it is not a parsable ACK.
+ * Parse an ACK message (the frame content, as a string or as bytes) into its Ack fields.
+ * Bytes are decoded with `options.encoding` (default "utf8"; any name of the README's
+ * "Character sets"; "auto": the ACK's own MSH-18, else UTF-8). Throws AckParseError (code
+ * "MALFORMED_ACK") when it is not a parsable ACK, an Error with code "INVALID_INPUT" for an
+ * unknown encoding.
  */
-function parseAck(raw) {
-  if (typeof raw !== "string") throw new TypeError("parseAck expects a string");
+function parseAck(raw, options) {
+  if (raw instanceof Uint8Array) {
+    const encoding = charsets.resolveEncoding(options?.encoding ?? "utf8");
+    raw = charsets.decodeBytes(raw, charsets.ackCharset(raw, encoding, "UTF-8"));
+  }
+  if (typeof raw !== "string") throw new TypeError("parseAck expects a string or a Uint8Array");
   const segments = raw.split(SEGMENT_SPLIT).filter((segment) => segment.length > 0);
   if (segments.length === 0) throw new AckParseError("ACK is empty");
   const msh = segments[0];

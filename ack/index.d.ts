@@ -165,9 +165,12 @@ export declare function exceptionFromAck(ack: Ack): AckException | null;
 /**
  * Parse an ACK message (MLLP frame content, decoded) with its own delimiters. Segments may
  * be separated by `\r`, `\r\n` or `\n`. Throws `AckParseError` when there is no MSH first,
- * no MSA, or MSA-1 is not one of the six codes; `TypeError` when `raw` is not a string.
+ * no MSA, or MSA-1 is not one of the six codes; `TypeError` when `raw` is neither a string
+ * nor a Uint8Array. Bytes are decoded with `options.encoding`: "utf8" (default), "latin1"
+ * (true ISO-8859-1), any WHATWG label, an HL7 table 0211 name, or "auto" (the ACK's own
+ * MSH-18, else UTF-8); an unknown name throws an Error with `code === "INVALID_INPUT"`.
  */
-export declare function parseAck(raw: string): Ack;
+export declare function parseAck(raw: string | Uint8Array, options?: { encoding?: string }): Ack;
 
 /** Options of `buildAck`. */
 export interface BuildAckOptions {

@@ -21,6 +21,8 @@ const STATE_FAILED = 3;
 
 const EMPTY = new Uint8Array(0);
 
+const charsets = require("./charsets.cjs");
+
 function codedError(code, message, extra) {
   const error = new Error(message);
   error.code = code;
@@ -189,63 +191,32 @@ function encodeFrame(bytes) {
   return out;
 }
 
-function checkEncoding(encoding) {
-  if (encoding !== "utf8" && encoding !== "latin1") {
-    throw codedError("INVALID_INPUT", `encoding must be "utf8" or "latin1", got ${JSON.stringify(encoding)}`);
-  }
-}
-
-let utf8Encoder;
-let utf8Decoder;
-
 /**
- * Encode a string: UTF-8, or true ISO-8859-1 (one byte per char; a char above U+00FF is an
- * Error with `code === "INVALID_INPUT"`).
+ * Encode a string in a charset ("utf8", "latin1", a WHATWG label or an HL7 table 0211 name;
+ * see charsets.cjs). A character the charset cannot encode, or a charset this runtime cannot
+ * encode, is an Error with `code === "INVALID_INPUT"`.
  * @param {string} text
- * @param {"utf8" | "latin1"} [encoding]
+ * @param {string} [encoding]
  * @returns {Uint8Array}
  */
 function encodeText(text, encoding = "utf8") {
-  checkEncoding(encoding);
+  const charset = charsets.resolveCharset(encoding);
   if (typeof text !== "string") throw new TypeError("encodeText expects a string");
-  if (encoding === "utf8") {
-    utf8Encoder ??= new TextEncoder();
-    return utf8Encoder.encode(text);
-  }
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0xff) {
-      throw codedError(
-        "INVALID_INPUT",
-        `message contains a character that latin1 cannot encode (U+${code.toString(16).toUpperCase().padStart(4, "0")} at index ${i})`,
-      );
-    }
-    out[i] = code;
-  }
-  return out;
+  return charsets.encodeText(text, charset);
 }
 
 /**
- * Decode bytes: UTF-8 (invalid sequences become U+FFFD) or true ISO-8859-1 (each byte is
- * the char with that code; not the WHATWG "latin1" label, which is windows-1252).
+ * Decode bytes (undecodable bytes become U+FFFD). `latin1` is true ISO-8859-1 (each byte
+ * is the char with that code), not the WHATWG "latin1" label (windows-1252); "auto" reads
+ * the bytes' own MSH-18 (UTF-8 when none).
  * @param {Uint8Array} bytes
- * @param {"utf8" | "latin1"} [encoding]
+ * @param {string} [encoding]
  * @returns {string}
  */
 function decodeText(bytes, encoding = "utf8") {
-  checkEncoding(encoding);
+  const resolved = charsets.resolveEncoding(encoding);
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeText expects a Uint8Array");
-  if (encoding === "utf8") {
-    utf8Decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
-    return utf8Decoder.decode(bytes);
-  }
-  let out = "";
-  const STEP = 8192;
-  for (let i = 0; i < bytes.length; i += STEP) {
-    out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + STEP, bytes.length)));
-  }
-  return out;
+  return charsets.decodeBytes(bytes, charsets.ackCharset(bytes, resolved, "UTF-8"));
 }
 
 function startsWithHeader(bytes) {
@@ -286,7 +257,7 @@ function normalizeLineEnds(bytes) {
   return out.subarray(0, write);
 }
 
-function msh10(bytes, encoding) {
+function msh10(bytes, charset) {
   const separator = bytes[3];
   let segmentEnd = bytes.indexOf(CARRIAGE_RETURN);
   if (segmentEnd === -1) segmentEnd = bytes.length;
@@ -296,28 +267,65 @@ function msh10(bytes, encoding) {
     start = bytes.indexOf(separator, start + 1);
     if (start === -1 || start >= segmentEnd) return "";
   }
+  if (separator < 0x80) {
+    // Decoded before it is split: in Shift_JIS, Big5 or ISO-2022-JP the byte 0x7C (`|`)
+    // can be half of a character.
+    const fields = charsets.decodeBytes(bytes.subarray(0, segmentEnd), charset).split(String.fromCharCode(separator));
+    return fields[9] ?? "";
+  }
   let end = bytes.indexOf(separator, start + 1);
   if (end === -1 || end > segmentEnd) end = segmentEnd;
-  return decodeText(bytes.subarray(start + 1, end), encoding);
+  return charsets.decodeBytes(bytes.subarray(start + 1, end), charset);
 }
 
 /**
  * Check and prepare an outgoing message (docs/ARCHITECTURE.md, "Outgoing message checks").
  * Throws an Error with `code === "INVALID_INPUT"` naming the rule that failed.
+ * `encoding`: a charset name, or "auto" (the message's MSH-18; none: UTF-8). `charset` in
+ * the result is the one the message is written in (the ACK's fallback under "auto").
  * @param {string | Uint8Array} message
- * @param {"utf8" | "latin1"} [encoding]
- * @returns {{ bytes: Uint8Array, controlId: string | null }}
+ * @param {string} [encoding]
+ * @returns {{ bytes: Uint8Array, controlId: string | null, charset: string }}
  */
 function prepareMessage(message, encoding = "utf8") {
-  checkEncoding(encoding);
-  let bytes;
-  if (typeof message === "string") {
-    bytes = encodeText(message, encoding);
-  } else if (message instanceof Uint8Array) {
-    bytes = message;
-  } else {
+  const resolved = charsets.resolveEncoding(encoding);
+  if (typeof message !== "string" && !(message instanceof Uint8Array)) {
     throw codedError("INVALID_INPUT", "message must be a string or a Uint8Array");
   }
+  const charset = charsets.messageCharset(message, resolved);
+  if (!charsets.isAsciiCompatible(charset)) return prepareUtf16(message, resolved, charset);
+  const bytes = typeof message === "string" ? charsets.encodeText(message, charset) : message;
+  return checkBytes(bytes, charset);
+}
+
+/**
+ * UTF-16: the checks apply to the text, which is then encoded. Bytes given are decoded
+ * first (and must be valid UTF-16); under "auto" bytes beginning with ASCII MSH cannot be.
+ */
+function prepareUtf16(message, encoding, charset) {
+  let text = message;
+  if (typeof message !== "string") {
+    if (encoding === "auto") {
+      throw codedError("INVALID_INPUT", `MSH-18 names ${charset}, but the message bytes begin with ASCII MSH: pass a string, or the bytes with encoding ${JSON.stringify(charset.toLowerCase())}`);
+    }
+    try {
+      text = new TextDecoder(charset, { fatal: true, ignoreBOM: true }).decode(message);
+    } catch {
+      throw codedError("INVALID_INPUT", `message bytes are not valid ${charset}`);
+    }
+  }
+  const checked = checkBytes(charsets.encodeText(text, "UTF-8"), "UTF-8");
+  const bytes = charsets.encodeText(charsets.decodeBytes(checked.bytes, "UTF-8"), charset);
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    if (bytes[i] === END_BLOCK && bytes[i + 1] === CARRIAGE_RETURN) {
+      throw codedError("INVALID_INPUT", `the ${charset} encoding of this message contains the bytes 0x1C 0x0D, which end an MLLP frame`);
+    }
+  }
+  return { bytes, controlId: checked.controlId, charset };
+}
+
+/** The checks on bytes in an ASCII-compatible charset; line ends normalized. */
+function checkBytes(bytes, charset) {
   if (bytes.length === 0) {
     throw codedError("INVALID_INPUT", "message is empty");
   }
@@ -332,8 +340,8 @@ function prepareMessage(message, encoding = "utf8") {
     throw codedError("INVALID_INPUT", "message contains the MLLP end block byte 0x1C");
   }
   bytes = normalizeLineEnds(bytes);
-  const controlId = header === "MSH" ? msh10(bytes, encoding) : null;
-  return { bytes, controlId };
+  const controlId = header === "MSH" ? msh10(bytes, charset) : null;
+  return { bytes, controlId, charset };
 }
 
 module.exports = {
@@ -342,6 +350,13 @@ module.exports = {
   prepareMessage,
   encodeText,
   decodeText,
+  resolveEncoding: charsets.resolveEncoding,
+  resolveCharset: charsets.resolveCharset,
+  canEncode: charsets.canEncode,
+  canDecode: charsets.canDecode,
+  ackCharset: charsets.ackCharset,
+  isAsciiCompatible: charsets.isAsciiCompatible,
+  decodeBytes: charsets.decodeBytes,
   DEFAULT_MAX_FRAME_BYTES,
   START_BLOCK,
   END_BLOCK,

@@ -3,8 +3,12 @@
  * (web-platform APIs only: runs in Node.js, Bun, Deno and Cloudflare Workers).
  */
 
-/** Text encodings on the wire. `latin1` is true ISO-8859-1 (not windows-1252). */
-export type WireEncoding = "utf8" | "latin1";
+/**
+ * A character set name: "utf8", "latin1" (true ISO-8859-1, not windows-1252), any WHATWG
+ * label, an HL7 table 0211 name ("8859/15", "ISO IR87", ...); where a message is involved,
+ * also "auto" (MSH-18 decides). See the README, "Character sets".
+ */
+export type WireEncoding = "utf8" | "latin1" | "auto" | (string & {});
 
 /** An `Error` carrying a machine-readable `code`. */
 export interface WireError extends Error {
@@ -63,13 +67,28 @@ export declare function encodeFrame(bytes: Uint8Array): Uint8Array;
 export declare function prepareMessage(
   message: string | Uint8Array,
   encoding?: WireEncoding,
-): { bytes: Uint8Array; controlId: string | null };
+): { bytes: Uint8Array; controlId: string | null; charset: string };
 
 /**
- * Encode a string as UTF-8 or ISO-8859-1; with `latin1` a char above U+00FF throws a
- * `WireError` with `code === "INVALID_INPUT"`.
+ * Encode a string; a character the charset cannot encode (or a multi-byte legacy charset,
+ * which only the native client encodes) throws a `WireError` with `code === "INVALID_INPUT"`.
  */
 export declare function encodeText(text: string, encoding?: WireEncoding): Uint8Array;
 
-/** Decode bytes as UTF-8 (invalid sequences become U+FFFD) or ISO-8859-1 (byte = char code). */
+/** Decode bytes (undecodable bytes become U+FFFD); "auto" reads their own MSH-18. */
 export declare function decodeText(bytes: Uint8Array, encoding?: WireEncoding): string;
+
+/** The canonical charset an `encoding` option names, or "auto"; INVALID_INPUT when unknown. */
+export declare function resolveEncoding(encoding: string): string;
+/** The canonical charset a name means; INVALID_INPUT when unknown or refused. */
+export declare function resolveCharset(name: string): string;
+/** Whether this package can encode the (canonical) charset here. */
+export declare function canEncode(charset: string): boolean;
+/** Whether this runtime can decode the (canonical) charset. */
+export declare function canDecode(charset: string): boolean;
+/** The charset an ACK is decoded with: its own MSH-18 under "auto", else `fallback`. */
+export declare function ackCharset(bytes: Uint8Array, encoding: string, fallback: string): string;
+/** ASCII text is the same bytes in this (canonical) charset: every one but UTF-16. */
+export declare function isAsciiCompatible(charset: string): boolean;
+/** Bytes as text in a canonical charset. */
+export declare function decodeBytes(bytes: Uint8Array, charset: string): string;

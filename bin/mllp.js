@@ -39,7 +39,9 @@ Options:
   --insecure           skip server certificate verification (tests only)
   --connect-timeout MS default 10000
   --ack-timeout MS     default 30000
-  --encoding E         utf8 (default) or latin1
+  --encoding E         how the ACK is read (the file's bytes are sent as they are):
+                       utf8 (default), latin1, auto (MSH-18), a WHATWG label
+                       (windows-1252, shift_jis, ...) or an HL7 name (8859/15, ISO IR87, ...)
   -h, --help           this help
 
 Exit codes: 0 accepted (AA/CA), 1 negative ACK (AE/AR/CE/CR),
@@ -56,6 +58,8 @@ Options:
   --error-code N      ERR-3 error code for a NAK (HL7 table 0357, e.g. 207)
   --enhanced          enhanced mode: CA first, then the final ACK
   --delay MS          wait before the (final) ACK
+  --encoding E        how messages are read and ACKs written: auto (default: each
+                      message's MSH-18, else UTF-8) or any name mllp send takes
   --tls-cert F        serve TLS with this certificate (PEM)
   --tls-key F         and this key (PEM)
   --tls-ca F          verify client certificates against this CA (mutual TLS)
@@ -194,6 +198,7 @@ async function receive(argv) {
     "error-code": { type: "string" },
     enhanced: { type: "boolean" },
     delay: { type: "string" },
+    encoding: { type: "string", default: "auto" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "tls-ca": { type: "string" },
@@ -217,6 +222,7 @@ async function receive(argv) {
     tls,
     mode: values.enhanced ? "enhanced" : "original",
     delay: integer(values.delay, "--delay", 0) ?? 0,
+    encoding: values.encoding,
     reply: () => ({ code, text: values.text, errorCode: values["error-code"] }),
   });
   let seen = 0;

@@ -5,6 +5,11 @@
 const { toAck, toAckError, settle } = require("./ack-result.cjs");
 const { convertError, errorFromReason } = require("./errors.cjs");
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.cjs");
+const { resolveEncoding, isAsciiCompatible } = require("@glion/ack/wire");
+const { SendTracer } = require("./diagnostics.cjs");
+
+// Required here rather than looked up: Node before 20.16 has no process.getBuiltinModule.
+const tracer = new SendTracer(require("node:diagnostics_channel"));
 
 /** A native Ack as the public Ack: resolved for AA/CA, thrown as an exception otherwise. */
 const settleNative = (native) => settle(toAck(native));
@@ -20,16 +25,18 @@ const LARGE_TEXT = 64 * 1024;
  * What crosses to Rust. napi reads Buffers; a plain Uint8Array is viewed as one without
  * copying. A large string (a base64 attachment, typically) is encoded here: Node's
  * `Buffer.from` is several times faster than napi's string conversion, and Rust then
- * writes those bytes to the socket without copying them again (issue 7). With
- * `encoding: "latin1"` only an all-ASCII string is (ASCII is the same bytes in both, and
- * `byteLength === length` holds exactly then): Rust must still refuse characters latin1
- * cannot encode.
+ * writes those bytes to the socket without copying them again (issue 7). Only where that
+ * is exact: UTF-8, or an all-ASCII string (`byteLength === length` holds exactly then) in a
+ * fixed charset where ASCII is the same bytes (not UTF-16; not ISO-2022-JP, where ESC is
+ * refused; not "auto", where MSH-18 may name UTF-16). Otherwise Rust encodes, and refuses
+ * what the charset cannot encode.
  */
-function toWire(message, encoding) {
+function toWire(message, charset) {
   if (typeof message === "string") {
     if (message.length < LARGE_TEXT) return message;
-    if (encoding === "utf8") return Buffer.from(message, "utf8");
-    return Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
+    if (charset === "UTF-8") return Buffer.from(message, "utf8");
+    const asciiIsExact = charset !== "auto" && charset !== "ISO-2022-JP" && isAsciiCompatible(charset);
+    return asciiIsExact && Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
   }
   if (Buffer.isBuffer(message)) return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
@@ -65,6 +72,8 @@ function createClientClass(native, { eventLoop = false } = {}) {
     /** id -> { resolve, reject } of each send in flight; Rust settles them by id. */
     #pending = new Map();
     #nextId = 0;
+    /** The canonical charset of `encoding`, or "auto" (for `toWire`). */
+    #charset;
 
     /** Validates options and builds the TLS configuration; opens nothing. */
     constructor(options) {
@@ -92,10 +101,30 @@ function createClientClass(native, { eventLoop = false } = {}) {
         throw convertError(error);
       }
       Object.defineProperty(this, "options", { value: Object.freeze({ ...normalized, tls: normalized.tls !== false }), enumerable: true });
+      this.#charset = resolveEncoding(normalized.encoding);
+    }
+
+    /** The diagnostics context of a call (built only for a subscriber; never content). */
+    #traceContext(message) {
+      const { host, port, tls, pool, encoding } = this.options;
+      let facts = null;
+      try {
+        if (typeof message === "string" || message instanceof Uint8Array) {
+          facts = native.describeMessage(typeof message === "string" ? message : toWire(message), encoding);
+        }
+      } catch {
+        // a message the send itself will refuse (INVALID_INPUT): no facts to report
+      }
+      return { host, port, tls, controlId: facts?.controlId ?? undefined, bytes: facts?.bytes, pooled: pool !== false };
     }
 
     /** One connection, one frame out, one ACK frame in. Never throws synchronously. */
     send(message, options) {
+      if (!tracer.active) return this.#send(message, options);
+      return tracer.traceSend(this.#traceContext(message), () => this.#send(message, options));
+    }
+
+    #send(message, options) {
       let signal, ackTimeout;
       try {
         ({ signal, ackTimeout } = normalizeSendOptions(options));
@@ -109,7 +138,7 @@ function createClientClass(native, { eventLoop = false } = {}) {
       const id = this.#nextId;
       this.#nextId = (id + 1) >>> 0;
       try {
-        this.#native.send(id, toWire(message, this.options.encoding), ackTimeout, cancel);
+        this.#native.send(id, toWire(message, this.#charset), ackTimeout, cancel);
       } catch (error) {
         return Promise.reject(convertError(error));
       }
@@ -127,7 +156,8 @@ function createClientClass(native, { eventLoop = false } = {}) {
 
     /** ACK frames of one exchange, until the final one (enhanced mode: CA, then AA). */
     stream(message, options) {
-      return this.#stream(message, options);
+      if (!tracer.active) return this.#stream(message, options);
+      return tracer.traceStream(this.#traceContext(message), this.#stream(message, options));
     }
 
     async *#stream(message, options) {
@@ -136,7 +166,7 @@ function createClientClass(native, { eventLoop = false } = {}) {
       signal?.throwIfAborted();
       let frames;
       try {
-        frames = this.#native.stream(toWire(message, this.options.encoding), ackTimeout);
+        frames = this.#native.stream(toWire(message, this.#charset), ackTimeout);
       } catch (error) {
         throw convertError(error);
       }

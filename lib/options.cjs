@@ -3,6 +3,7 @@
 // the constructor; a bad per-call option rejects that call. Nothing here opens a socket.
 
 const { invalidInput } = require("./errors.cjs");
+const { resolveEncoding } = require("@glion/ack/wire");
 
 const DEFAULTS = Object.freeze({
   tls: true,
@@ -84,7 +85,12 @@ function normalizeClientOptions(options) {
   out.connectTimeout = options.connectTimeout === undefined ? DEFAULTS.connectTimeout : milliseconds(options.connectTimeout, "connectTimeout");
   out.ackTimeout = options.ackTimeout === undefined ? DEFAULTS.ackTimeout : milliseconds(options.ackTimeout, "ackTimeout");
   const encoding = options.encoding === undefined ? DEFAULTS.encoding : options.encoding;
-  if (encoding !== "utf8" && encoding !== "latin1") throw invalidInput(`encoding must be "utf8" or "latin1", got ${describe(encoding)}`);
+  if (typeof encoding !== "string") throw invalidInput(`encoding must be a string, got ${describe(encoding)}`);
+  try {
+    resolveEncoding(encoding); // the label table shared with @glion/ack (ack/charsets.cjs)
+  } catch (error) {
+    throw invalidInput(`encoding: ${error.message}`);
+  }
   out.encoding = encoding;
   const max = options.maxFrameBytes === undefined ? DEFAULTS.maxFrameBytes : options.maxFrameBytes;
   if (!Number.isInteger(max) || max < 1 || max > 2 ** 32 - 1) throw invalidInput(`maxFrameBytes must be an integer from 1 to ${2 ** 32 - 1}, got ${describe(max)}`);

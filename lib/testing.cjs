@@ -7,12 +7,27 @@
 const native = require("./addon.cjs").loadAddon();
 const ack = require("@glion/ack");
 const { MllpClientError, invalidInput, convertError } = require("./errors.cjs");
+const { resolveEncoding } = require("@glion/ack/wire");
 
 const { AckException, buildAck } = ack;
 const KEYS = new Set(["host", "port", "tls", "mode", "reply", "delay", "encoding", "maxFrameBytes"]);
 
+/**
+ * The message's charset (`encoding`, or with "auto" its MSH-18, UTF-8 when none or unusable)
+ * and its text, by the Rust core's tables (src/charset.rs), as the client reads them.
+ */
 function decode(bytes, encoding) {
-  return encoding === "latin1" ? bytes.toString("latin1") : bytes.toString("utf8");
+  const charset = native.messageCharset(bytes, encoding);
+  return { charset, text: native.charsetDecode(bytes, charset) };
+}
+
+/** The reply in the message's charset; one it cannot encode becomes an AE that says so. */
+function encodeReply(text, charset, message) {
+  try {
+    return native.charsetEncode(text, charset);
+  } catch {
+    return native.charsetEncode(buildReply(message, { code: "AE", text: `test receiver: the reply cannot be encoded in ${charset}` }), "ascii");
+  }
 }
 
 /** MSH-n of the first segment (MSH-1 is the separator itself). */
@@ -54,12 +69,16 @@ async function startTestReceiver(options = {}) {
   for (const key of Object.keys(options)) {
     if (!KEYS.has(key)) throw invalidInput(`unknown startTestReceiver option ${key}; known: ${[...KEYS].join(", ")}`);
   }
-  const { host = "127.0.0.1", port = 0, tls, mode = "original", reply, delay = 0, encoding = "utf8", maxFrameBytes = 64 * 1024 * 1024 } = options;
+  const { host = "127.0.0.1", port = 0, tls, mode = "original", reply, delay = 0, encoding = "auto", maxFrameBytes = 64 * 1024 * 1024 } = options;
   if (mode !== "original" && mode !== "enhanced") throw invalidInput(`mode must be "original" or "enhanced", got ${JSON.stringify(mode)}`);
   if (reply !== undefined && typeof reply !== "function") throw invalidInput("reply must be a function");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidInput("port must be an integer from 0 to 65535");
   if (typeof delay !== "number" || !(delay >= 0)) throw invalidInput("delay must be a number of milliseconds >= 0");
-  if (encoding !== "utf8" && encoding !== "latin1") throw invalidInput('encoding must be "utf8" or "latin1"');
+  try {
+    resolveEncoding(encoding);
+  } catch (error) {
+    throw invalidInput(`encoding: ${error.message}`);
+  }
   let nativeTls;
   if (tls !== undefined && tls !== false) {
     if (!tls || typeof tls !== "object" || tls.cert === undefined || tls.key === undefined) {
@@ -88,9 +107,10 @@ async function startTestReceiver(options = {}) {
   };
 
   async function onMessage(event) {
-    const message = decode(event.message, encoding);
+    const { charset, text: message } = decode(event.message, encoding);
     const entry = {
       message,
+      charset,
       controlId: headerField(message, 10),
       messageType: headerField(message, 9),
       connection: event.connection,
@@ -109,7 +129,7 @@ async function startTestReceiver(options = {}) {
     entry.ackCode = choice.code;
     const write = (text) => {
       entry.acks.push(text);
-      if (!closed) server.write(event.connection, Buffer.from(text, encoding));
+      if (!closed) server.write(event.connection, encodeReply(text, charset, message));
     };
     const finish = () => {
       write(buildReply(message, choice));

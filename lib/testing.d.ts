@@ -24,14 +24,19 @@ export interface TestReceiverOptions {
   reply?: (message: string, info: { connection: number; peer: string; index: number }) => TestReply | Promise<TestReply>;
   /** Milliseconds before the (final) ACK. Default 0. */
   delay?: number;
-  /** How received bytes are decoded and ACKs encoded. Default `"utf8"`. */
-  encoding?: "utf8" | "latin1";
+  /**
+   * How received bytes are decoded and ACKs encoded: `"auto"` (default: each message's
+   * MSH-18, UTF-8 when it names none) or any charset name the client's `encoding` takes.
+   */
+  encoding?: "auto" | "utf8" | "latin1" | (string & {});
   /** Largest accepted message frame. Default 64 MiB. */
   maxFrameBytes?: number;
 }
 
 export interface ReceivedMessage {
   message: string;
+  /** The charset the message was decoded with (and its ACKs encoded in). */
+  charset: string;
   /** MSH-10 */
   controlId: string | undefined;
   /** MSH-9 */

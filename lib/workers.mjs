@@ -10,20 +10,28 @@
 // its own public trust store and the host name; it cannot take a CA, a client certificate, a
 // key, a passphrase, a server name or `insecure`, so those throw INVALID_INPUT at construction;
 // and a socket cannot outlive its request, so `pool` (other than false) is INVALID_INPUT too.
+// Character sets: every name decodes (workerd's TextDecoder knows every WHATWG encoding);
+// strings are encoded here in UTF-8, UTF-16 and every single-byte charset, but not in the
+// multi-byte legacy ones (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, gb18030, Big5, EUC-KR): such
+// an `encoding` is INVALID_INPUT at construction, and under "auto" a string whose MSH-18
+// names one is INVALID_INPUT before any socket (bytes already in that charset are sent).
 
 import { connect } from "cloudflare:sockets";
 import { parseAck } from "@glion/ack";
-import { FrameDecoder, encodeFrame, prepareMessage, decodeText } from "@glion/ack/wire";
+import { FrameDecoder, encodeFrame, prepareMessage, resolveEncoding, canEncode, canDecode, ackCharset, decodeBytes } from "@glion/ack/wire";
 // CommonJS modules (one definition of each, shared with the other entries).
 import errors from "./errors.cjs";
 import options from "./options.cjs";
 import ackResult from "./ack-result.cjs";
+import diagnostics from "./diagnostics.cjs";
 
 export * from "@glion/ack";
 
 const { MllpClientError } = errors;
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = options;
 const { toAck, settle } = ackResult;
+// Workers with nodejs_compat have node:diagnostics_channel; without it, nothing is published.
+const tracer = new diagnostics.SendTracer();
 
 export { MllpClientError };
 
@@ -65,7 +73,18 @@ function rejectPool(options) {
   );
 }
 
-/** The message as wire bytes and control id; a bad message is INVALID_INPUT. */
+/** INVALID_INPUT at construction for a charset this runtime cannot convert (see the top). */
+function checkCharset(encoding) {
+  const charset = resolveEncoding(encoding);
+  if (charset === "auto" || (canEncode(charset) && canDecode(charset))) return;
+  throw new MllpClientError(
+    `encoding ${JSON.stringify(encoding)} (${charset}) cannot be used on Cloudflare Workers: only UTF-8, UTF-16 and the single-byte ` +
+      "charsets are encoded here; use the Node.js, Bun or Deno entry for Shift_JIS, EUC-JP, ISO-2022-JP, GBK, gb18030, Big5 and EUC-KR",
+    { code: "INVALID_INPUT", sent: false },
+  );
+}
+
+/** The message as wire bytes, control id and charset; a bad message is INVALID_INPUT. */
 function prepare(message, encoding) {
   try {
     return prepareMessage(message, encoding);
@@ -278,7 +297,8 @@ class Exchange {
     this.#timer.clear();
     let parsed;
     try {
-      parsed = toAck(parseAck(decodeText(frame, this.#settings.encoding)));
+      const charset = ackCharset(frame, resolveEncoding(this.#settings.encoding), this.#prepared.charset);
+      parsed = toAck(parseAck(decodeBytes(frame, charset)));
     } catch (cause) {
       throw this.#error("MALFORMED_ACK", `not a parsable ACK: ${reasonOf(cause)}`, cause);
     }
@@ -331,12 +351,32 @@ export class MllpClient {
     rejectTlsMaterial(options);
     rejectPool(options);
     const normalized = normalizeClientOptions(options);
+    checkCharset(normalized.encoding);
     this.#settings = Object.freeze({ ...normalized, tls: normalized.tls !== false });
     Object.defineProperty(this, "options", { value: this.#settings, enumerable: true });
   }
 
+  /** The diagnostics context of a call (only for a subscriber); never message content. */
+  #traceContext(prepared) {
+    const { host, port, tls } = this.#settings;
+    return { host, port, tls, controlId: prepared?.controlId ?? undefined, bytes: prepared?.bytes.length, pooled: false };
+  }
+
+  #prepareQuietly(message) {
+    try {
+      return prepare(message, this.#settings.encoding);
+    } catch {
+      return undefined; // the call itself reports it
+    }
+  }
+
   /** One connection, one frame out, one ACK frame in. Never throws synchronously. */
   send(message, options) {
+    if (!tracer.active) return this.#send(message, options);
+    return tracer.traceSend(this.#traceContext(this.#prepareQuietly(message)), () => this.#send(message, options));
+  }
+
+  #send(message, options) {
     let signal, ackTimeout, prepared;
     try {
       ({ signal, ackTimeout } = normalizeSendOptions(options));
@@ -366,7 +406,8 @@ export class MllpClient {
 
   /** ACK frames of one exchange, until the final one (enhanced mode: CA, then AA). */
   stream(message, options) {
-    return this.#stream(message, options);
+    if (!tracer.active) return this.#stream(message, options);
+    return tracer.traceStream(this.#traceContext(this.#prepareQuietly(message)), this.#stream(message, options));
   }
 
   async *#stream(message, options) {

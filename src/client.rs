@@ -77,7 +77,7 @@ pub async fn start(
     Ok(Exchange {
         conn,
         control_id: message.control_id.clone(),
-        encoding: settings.encoding,
+        encoding: message.encoding,
         verify_control_id: settings.verify_control_id,
         deadline,
         finished: false,

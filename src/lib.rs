@@ -2,6 +2,7 @@
 //! the default `node` feature).
 
 pub mod ack;
+pub mod charset;
 pub mod client;
 pub mod error;
 pub mod frame;

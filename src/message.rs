@@ -6,31 +6,8 @@ use std::sync::Arc;
 use crate::error::MllpError;
 use crate::frame::{CARRIAGE_RETURN, END_BLOCK, START_BLOCK};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    #[default]
-    Utf8,
-    Latin1,
-}
-
-impl Encoding {
-    pub fn parse(name: &str) -> Option<Encoding> {
-        match name {
-            "utf8" | "utf-8" => Some(Encoding::Utf8),
-            "latin1" => Some(Encoding::Latin1),
-            _ => None,
-        }
-    }
-
-    /// Bytes from the wire as text. Invalid UTF-8 is replaced rather than refused: an ACK
-    /// with one odd byte in MSA-3 is still an ACK.
-    pub fn decode(self, bytes: &[u8]) -> String {
-        match self {
-            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            Encoding::Latin1 => bytes.iter().map(|&b| b as char).collect(),
-        }
-    }
-}
+use crate::charset::Charset;
+pub use crate::charset::Encoding;
 
 /// The caller's bytes, kept rather than copied when they can go on the wire as they are.
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -49,6 +26,9 @@ pub struct Prepared {
     pub shared: Option<SharedBytes>,
     /// MSH-10 to match against MSA-2; `None` for a batch (FHS/BHS), which is not checked.
     pub control_id: Option<String>,
+    /// How this message's ACKs are decoded (with `auto`, the message's charset is the
+    /// fallback when an ACK has no MSH-18).
+    pub encoding: Encoding,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -96,30 +76,69 @@ fn invalid(reason: impl Into<String>) -> MllpError {
     MllpError::InvalidInput(reason.into())
 }
 
-/// Check and frame a text message, encoding it with `encoding`.
+/// Check and frame a text message, encoding it with `encoding` (with `auto`: the charset
+/// its MSH-18 names). A character the charset cannot encode is `INVALID_INPUT`.
 pub fn prepare_text(message: &str, encoding: Encoding) -> Result<Prepared, MllpError> {
-    match encoding {
-        Encoding::Utf8 => prepare_bytes(message.as_bytes(), encoding),
-        Encoding::Latin1 => {
-            let mut bytes = Vec::with_capacity(message.len());
-            for c in message.chars() {
-                let code = c as u32;
-                if code > 0xFF {
-                    return Err(invalid(format!(
-                        "message contains U+{code:04X}, which latin1 cannot encode"
-                    )));
-                }
-                bytes.push(code as u8);
-            }
-            prepare_bytes(&bytes, encoding)
-        }
+    let charset = encoding.message_charset(message.as_bytes())?;
+    if charset.is_ascii_compatible() {
+        return frame_checked(&charset.encode(message)?, charset, encoding);
     }
+    // UTF-16: the checks (MSH first, no block characters, line ends) apply to the text;
+    // then the checked text is encoded and framed.
+    let checked = frame_checked(message.as_bytes(), crate::charset::UTF8, encoding)?;
+    let text = std::str::from_utf8(checked.message()).expect("a checked str stays UTF-8");
+    let wire = charset.encode(text)?;
+    // A frame ends at the bytes 0x1C 0x0D wherever they are: no receiver could read it.
+    if wire.windows(2).any(|w| w == [END_BLOCK, CARRIAGE_RETURN]) {
+        return Err(invalid(format!(
+            "the {} encoding of this message contains the bytes 0x1C 0x0D, which end an MLLP frame",
+            charset.name()
+        )));
+    }
+    let mut frame = Vec::with_capacity(wire.len() + 3);
+    frame.push(START_BLOCK);
+    frame.extend_from_slice(&wire);
+    frame.extend_from_slice(END);
+    Ok(Prepared {
+        frame,
+        shared: None,
+        control_id: checked.control_id,
+        encoding: encoding.for_ack(charset),
+    })
+}
+
+/// The charset of a message given as bytes (sent as they are): the fixed one, or with
+/// `auto` the one its MSH-18 names. Bytes that begin with ASCII `MSH` cannot be UTF-16.
+fn bytes_charset(message: &[u8], encoding: Encoding) -> Result<Charset, MllpError> {
+    let charset = encoding.message_charset(message)?;
+    if !charset.is_ascii_compatible() && matches!(encoding, Encoding::Auto(_)) {
+        return Err(invalid(format!(
+            "MSH-18 names {}, but the message bytes begin with ASCII MSH: pass a string, or the bytes with encoding {:?}",
+            charset.name(),
+            charset.name().to_ascii_lowercase()
+        )));
+    }
+    Ok(charset)
 }
 
 /// Check and frame a message given as bytes. Bytes are sent as they are, except that `\r\n`
 /// and a lone `\n` between segments become `\r`. `encoding` reads MSH-10 the way the ACK
 /// will be read, so that a non-ASCII control id compares equal to its echo in MSA-2.
 pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, MllpError> {
+    let charset = bytes_charset(message, encoding)?;
+    if !charset.is_ascii_compatible() {
+        return prepare_text(&charset.decode_strict(message)?, encoding);
+    }
+    frame_checked(message, charset, encoding)
+}
+
+/// Check and frame bytes in `charset` (ASCII-compatible): the block bytes and line ends
+/// are the ASCII ones, which no multi-byte sequence of these charsets contains.
+fn frame_checked(
+    message: &[u8],
+    charset: Charset,
+    encoding: Encoding,
+) -> Result<Prepared, MllpError> {
     let (batch, field_sep) = check_header(message)?;
     let mut frame = Vec::with_capacity(message.len() + 3);
     frame.push(START_BLOCK);
@@ -151,12 +170,13 @@ pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, Mll
     let control_id = if batch {
         None
     } else {
-        Some(msh10(body, field_sep, encoding))
+        Some(msh10(body, field_sep, charset))
     };
     Ok(Prepared {
         frame,
         shared: None,
         control_id,
+        encoding: encoding.for_ack(charset),
     })
 }
 
@@ -167,19 +187,24 @@ pub fn prepare_shared(message: SharedBytes, encoding: Encoding) -> Result<Prepar
     if bytes.len() < SHARE_FROM_BYTES {
         return prepare_bytes(bytes, encoding);
     }
+    let charset = bytes_charset(bytes, encoding)?;
+    if !charset.is_ascii_compatible() {
+        return prepare_bytes(bytes, encoding);
+    }
     let (batch, field_sep) = check_header(bytes)?;
     match memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, bytes) {
-        Some(_) => prepare_bytes(bytes, encoding),
+        Some(_) => frame_checked(bytes, charset, encoding),
         None => {
             let control_id = if batch {
                 None
             } else {
-                Some(msh10(bytes, field_sep, encoding))
+                Some(msh10(bytes, field_sep, charset))
             };
             Ok(Prepared {
                 frame: Vec::new(),
                 shared: Some(message),
                 control_id,
+                encoding: encoding.for_ack(charset),
             })
         }
     }
@@ -207,14 +232,23 @@ fn check_header(message: &[u8]) -> Result<(bool, u8), MllpError> {
     Ok((batch, field_sep))
 }
 
-/// MSH-10 of the first segment, `""` when absent.
-fn msh10(message: &[u8], field_sep: u8, encoding: Encoding) -> String {
+/// MSH-10 of the first segment, `""` when absent. The segment is decoded before it is
+/// split: in Shift_JIS, Big5 or ISO-2022-JP the byte 0x7C (`|`) can be half of a character.
+fn msh10(message: &[u8], field_sep: u8, charset: Charset) -> String {
     let first = message
         .split(|&b| b == CARRIAGE_RETURN)
         .next()
         .unwrap_or(&[]);
-    let value = first.split(|&b| b == field_sep).nth(9).unwrap_or(&[]);
-    encoding.decode(value).trim().to_string()
+    if !field_sep.is_ascii() {
+        let value = first.split(|&b| b == field_sep).nth(9).unwrap_or(&[]);
+        return charset.decode(value).trim().to_string();
+    }
+    let text = charset.decode(first);
+    text.split(field_sep as char)
+        .nth(9)
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -225,7 +259,7 @@ mod tests {
     fn line_ends_become_cr() {
         let p = prepare_bytes(
             b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n",
-            Encoding::Utf8,
+            Encoding::UTF8,
         )
         .unwrap();
         assert_eq!(
@@ -237,7 +271,7 @@ mod tests {
 
     #[test]
     fn cr_kept_and_nothing_appended() {
-        let p = prepare_text("MSH|^~\\&|||||||ADT|7\rPID|1", Encoding::Utf8).unwrap();
+        let p = prepare_text("MSH|^~\\&|||||||ADT|7\rPID|1", Encoding::UTF8).unwrap();
         assert_eq!(
             p.frame,
             b"\x0bMSH|^~\\&|||||||ADT|7\rPID|1\x1c\x0d".to_vec()
@@ -256,12 +290,12 @@ mod tests {
             "MSH|a\x1cb",
         ] {
             assert_eq!(
-                prepare_text(m, Encoding::Utf8).unwrap_err().code(),
+                prepare_text(m, Encoding::UTF8).unwrap_err().code(),
                 "INVALID_INPUT",
                 "{m:?}"
             );
         }
-        assert!(prepare_text("MSH|é€", Encoding::Latin1).is_err());
+        assert!(prepare_text("MSH|é€", Encoding::LATIN1).is_err());
     }
 
     #[test]
@@ -269,7 +303,7 @@ mod tests {
         let mut big = b"MSH|^~\\&|||||||ADT|BIG|P|2.5\rOBX|1|ED|||".to_vec();
         big.resize(200_000, b'A');
         let shared: SharedBytes = Arc::new(big.clone());
-        let p = prepare_shared(shared.clone(), Encoding::Utf8).unwrap();
+        let p = prepare_shared(shared.clone(), Encoding::UTF8).unwrap();
         assert!(p.frame.is_empty());
         assert_eq!(
             p.message().as_ptr(),
@@ -283,12 +317,12 @@ mod tests {
         );
         // A line feed needs a change: then it is copied and normalized.
         big[100] = b'\n';
-        let p = prepare_shared(Arc::new(big.clone()), Encoding::Utf8).unwrap();
+        let p = prepare_shared(Arc::new(big.clone()), Encoding::UTF8).unwrap();
         assert!(p.shared.is_none());
         assert_eq!(p.message()[100], b'\r');
         big[100] = 0x1c;
         assert_eq!(
-            prepare_shared(Arc::new(big), Encoding::Utf8)
+            prepare_shared(Arc::new(big), Encoding::UTF8)
                 .unwrap_err()
                 .code(),
             "INVALID_INPUT"
@@ -297,8 +331,94 @@ mod tests {
 
     #[test]
     fn latin1_and_batches() {
-        let p = prepare_text("BHS|^~\\&|é", Encoding::Latin1).unwrap();
+        let p = prepare_text("BHS|^~\\&|é", Encoding::LATIN1).unwrap();
         assert_eq!(p.message(), b"BHS|^~\\&|\xe9");
         assert_eq!(p.control_id, None);
+    }
+
+    fn encoding(name: &str) -> Encoding {
+        Encoding::parse(name).unwrap()
+    }
+
+    #[test]
+    fn text_is_encoded_in_the_charset_and_msh10_read_in_it() {
+        let p = prepare_text(
+            "MSH|^~\\&|||||||ADT|ヤ1|P|2.5\rPID|1||ヤマダ",
+            encoding("shift_jis"),
+        )
+        .unwrap();
+        assert_eq!(
+            p.message(),
+            b"MSH|^~\\&|||||||ADT|\x83\x841|P|2.5\rPID|1||\x83\x84\x83\x7d\x83\x5f"
+        );
+        assert_eq!(p.control_id.as_deref(), Some("ヤ1"));
+        // Given as bytes, MSH-10 is decoded before it is split: 0x7C can be half a character.
+        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|\x95\x7c1|P", encoding("shift_jis")).unwrap();
+        assert_eq!(p.control_id.as_deref(), Some("怖1"));
+        let error = prepare_text("MSH|^~\\&|é", encoding("ascii")).unwrap_err();
+        assert!(error.to_string().contains("U+00E9"), "{error}");
+    }
+
+    #[test]
+    fn auto_reads_msh18_and_carries_the_charset_to_the_ack() {
+        let p = prepare_text(
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||8859/1\rPID|é",
+            encoding("auto"),
+        )
+        .unwrap();
+        assert!(p.message().ends_with(b"PID|\xe9"));
+        assert_eq!(p.encoding, Encoding::Auto(crate::charset::LATIN1));
+        let p = prepare_text("MSH|^~\\&|||||||ADT|1|P|2.5\rPID|é", encoding("auto")).unwrap();
+        assert!(p.message().ends_with("PID|é".as_bytes()));
+        let p = prepare_bytes(
+            b"MSH|^~\\&|||||||ADT|\xe91|P|2.5||||||8859/1\rPID|\xe9",
+            encoding("auto"),
+        )
+        .unwrap();
+        assert_eq!(p.control_id.as_deref(), Some("é1"));
+        assert!(
+            p.message().ends_with(b"PID|\xe9"),
+            "bytes are sent as given"
+        );
+        assert_eq!(
+            prepare_bytes(
+                b"MSH|^~\\&|||||||ADT|1|P|2.5||||||utf-16le\r",
+                encoding("auto")
+            )
+            .unwrap_err()
+            .code(),
+            "INVALID_INPUT"
+        );
+    }
+
+    #[test]
+    fn utf16_checks_the_text_then_encodes_it() {
+        let p = prepare_text("MSH|^~\\&|||||||ADT|U1\nPID|ü", encoding("utf-16le")).unwrap();
+        let expected: Vec<u8> = "MSH|^~\\&|||||||ADT|U1\rPID|ü"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(p.message(), expected);
+        assert_eq!(p.control_id.as_deref(), Some("U1"));
+        assert_eq!(
+            prepare_bytes(&expected, encoding("utf-16le")).unwrap(),
+            p,
+            "UTF-16 bytes are read as text first"
+        );
+        for refused in ["PID|1", "MSH|\u{1c}", "MSH|^~\\&|\u{d1c}\r"] {
+            assert_eq!(
+                prepare_text(refused, encoding("utf-16le"))
+                    .unwrap_err()
+                    .code(),
+                "INVALID_INPUT",
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            prepare_bytes(b"M\0S\0H\0|\0\0\xd8", encoding("utf-16le"))
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
     }
 }

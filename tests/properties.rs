@@ -248,7 +248,7 @@ proptest! {
         let len = m.0.len() + 3;
         (Just(m), prop::collection::vec(0..=len, 0..10))
     })) {
-        let prepared = prepare_bytes(&input, Encoding::Utf8).expect("a valid message");
+        let prepared = prepare_bytes(&input, Encoding::UTF8).expect("a valid message");
         prop_assert_eq!(prepared.message(), &normalized[..]);
         prop_assert_eq!(prepared.control_id.as_deref(), Some(control_id.as_str()));
         let decoded = decode_split(&prepared.frame, &cuts, normalized.len());
@@ -264,7 +264,7 @@ proptest! {
     #[test]
     fn the_control_id_is_msh10_when_it_ends_the_message(fields in prop::collection::vec(field_text(), 8), control_id in "[A-Za-z0-9._-]{0,20}") {
         let input = msh_through_msh10(&fields, &control_id);
-        for encoding in [Encoding::Utf8, Encoding::Latin1] {
+        for encoding in [Encoding::UTF8, Encoding::LATIN1] {
             let prepared = prepare_bytes(&input, encoding).expect("a valid message");
             prop_assert_eq!(prepared.control_id.as_deref(), Some(control_id.as_str()));
         }
@@ -274,7 +274,7 @@ proptest! {
     fn a_block_byte_anywhere_is_refused(((input, _, _), at, byte) in (message(), any::<prop::sample::Index>(), prop::sample::select(vec![START_BLOCK, END_BLOCK]))) {
         let mut bad = input.clone();
         bad.insert(4 + at.index(bad.len() - 3), byte);
-        prop_assert_eq!(prepare_bytes(&bad, Encoding::Utf8).unwrap_err().code(), "INVALID_INPUT");
+        prop_assert_eq!(prepare_bytes(&bad, Encoding::UTF8).unwrap_err().code(), "INVALID_INPUT");
     }
 }
 

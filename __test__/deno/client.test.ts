@@ -71,3 +71,38 @@ Deno.test("stream: CA then AA from an enhanced-mode receiver", async () => {
     await receiver.close();
   }
 });
+
+Deno.test("charsets: auto reads MSH-18; the test receiver answers in the same charset", async () => {
+  const receiver = await startTestReceiver({ reply: () => ({ code: "AA", text: "Grüße" }) });
+  try {
+    const client = new MllpClient({ host: "127.0.0.1", port: receiver.port, tls: false, encoding: "auto" });
+    const ack = await client.send(`${message.split("\r")[0]}||||||8859/1\rPID|1||P1||MÜLLER`);
+    assertEquals(ack.message, "Grüße");
+    assertEquals(receiver.received[0].charset, "ISO-8859-1");
+    assert(receiver.received[0].message.endsWith("||MÜLLER"));
+    await assertRejects(() => new MllpClient({ host: "127.0.0.1", port: receiver.port, tls: false, encoding: "latin1" }).send(`${message}€`), MllpClientError);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("diagnostics: the glion:mllp:send tracing channel sees each send, without message content", async () => {
+  const { tracingChannel } = await import("node:diagnostics_channel");
+  const channel = tracingChannel("glion:mllp:send");
+  const events: { name: string; context: Record<string, unknown> }[] = [];
+  const record = (name: string) => (context: unknown) => events.push({ name, context: { ...(context as Record<string, unknown>) } });
+  const handlers = { start: record("start"), end: record("end"), asyncStart: record("asyncStart"), asyncEnd: record("asyncEnd"), error: record("error") };
+  channel.subscribe(handlers);
+  const receiver = await startTestReceiver();
+  try {
+    await new MllpClient({ host: "127.0.0.1", port: receiver.port, tls: false }).send(message);
+  } finally {
+    channel.unsubscribe(handlers);
+    await receiver.close();
+  }
+  assertEquals(events.map((e) => e.name), ["start", "end", "asyncStart", "asyncEnd"]);
+  const { ack, ...rest } = events[3].context;
+  assertEquals(rest, { host: "127.0.0.1", port: receiver.port, tls: false, controlId: "MSG00001", bytes: message.length, pooled: false });
+  assertEquals(ack, { code: "AA", controlId: "MSG00001" });
+  assert(!JSON.stringify(events).includes("DOE^JOHN"));
+});

@@ -92,7 +92,7 @@ test("vector files have the required number of cases and the documented shape", 
   }
   for (const c of messageCases) {
     assert.ok(["string", "bytes"].includes(c.inputKind), c.name);
-    assert.ok(["utf8", "latin1"].includes(c.encoding), c.name);
+    assert.equal(typeof c.encoding, "string", c.name); // any name of README "Character sets"
     if ("error" in c) assert.equal(c.error, "INVALID_INPUT", c.name);
     else {
       assert.equal(typeof c.wire, "string", c.name);

@@ -27,6 +27,6 @@ fn check(raw: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    check(&Encoding::Utf8.decode(data));
-    check(&Encoding::Latin1.decode(data));
+    check(&Encoding::UTF8.decode(data));
+    check(&Encoding::LATIN1.decode(data));
 });

@@ -56,10 +56,10 @@ fn check(data: &[u8], encoding: Encoding, prepared: &Result<Prepared, MllpError>
 }
 
 fuzz_target!(|data: &[u8]| {
-    let utf8 = prepare_bytes(data, Encoding::Utf8);
-    check(data, Encoding::Utf8, &utf8);
-    let latin1 = prepare_bytes(data, Encoding::Latin1);
-    check(data, Encoding::Latin1, &latin1);
+    let utf8 = prepare_bytes(data, Encoding::UTF8);
+    check(data, Encoding::UTF8, &utf8);
+    let latin1 = prepare_bytes(data, Encoding::LATIN1);
+    check(data, Encoding::LATIN1, &latin1);
     // The encoding changes only how MSH-10 is read, never the bytes or the verdict.
     match (&utf8, &latin1) {
         (Ok(a), Ok(b)) => assert_eq!(a.frame, b.frame),
@@ -68,8 +68,8 @@ fuzz_target!(|data: &[u8]| {
     }
     // The same bytes as text: UTF-8 text goes through unchanged, Latin-1 maps byte for byte.
     if let Ok(text) = std::str::from_utf8(data) {
-        assert_eq!(prepare_text(text, Encoding::Utf8), utf8);
+        assert_eq!(prepare_text(text, Encoding::UTF8), utf8);
     }
     let chars: String = data.iter().map(|&b| b as char).collect();
-    assert_eq!(prepare_text(&chars, Encoding::Latin1), latin1);
+    assert_eq!(prepare_text(&chars, Encoding::LATIN1), latin1);
 });

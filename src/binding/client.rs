@@ -168,12 +168,7 @@ impl NativeClient {
                     "port must be an integer from 1 to 65535".into(),
                 ))
             })?;
-        let encoding = Encoding::parse(&options.encoding).ok_or_else(|| {
-            invalid(MllpError::InvalidInput(format!(
-                "encoding {:?} is not \"utf8\" or \"latin1\"",
-                options.encoding
-            )))
-        })?;
+        let encoding = Encoding::parse(&options.encoding).map_err(invalid)?;
         let tls = match &options.tls {
             None => None,
             Some(t) => {

@@ -802,7 +802,7 @@ impl LoopSend {
             .control_id
             .as_deref()
             .filter(|_| settings.verify_control_id);
-        ack_from_frame(frame, settings.encoding, expected).map_err(Failure::sent)
+        ack_from_frame(frame, self.prepared.encoding, expected).map_err(Failure::sent)
     }
 
     /// Wait for `events` on the connection (a reused connection already waits for input).

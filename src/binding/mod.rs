@@ -1,6 +1,7 @@
 //! The napi binding layer: converts JS values to core types and back, nothing else.
 //! Errors cross as a JSON reason that `lib/errors.cjs` turns back into `MllpClientError`.
 
+mod charset;
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
