@@ -140,7 +140,7 @@ test("pack: the main tarball holds the entries, the loader and lib/; no addon, t
 });
 
 test("pack: @glion/ack holds its CommonJS, ESM and type files, no tests", () => {
-  assert.deepEqual(packed.ack.files, ["README.md", "index.cjs", "index.d.ts", "index.mjs", "package.json", "wire.cjs", "wire.d.ts", "wire.mjs"]);
+  assert.deepEqual(packed.ack.files, ["README.md", "charsets.cjs", "index.cjs", "index.d.ts", "index.mjs", "package.json", "wire.cjs", "wire.d.ts", "wire.mjs"]);
 });
 
 test("pack: the platform package holds the addon and nothing else that runs", () => {
