@@ -215,9 +215,9 @@ function unescapeHl7(text, delimiters) {
   let out = "";
   let read = 0;
   while (at !== -1) {
-    const close = text.indexOf(esc, at + 1);
+    const close = text.indexOf(esc, at + esc.length);
     if (close === -1) break; // unterminated: the rest is kept verbatim
-    const body = text.slice(at + 1, close);
+    const body = text.slice(at + esc.length, close);
     let value;
     switch (body) {
       case "F": value = d.field; break;
@@ -229,11 +229,11 @@ function unescapeHl7(text, delimiters) {
         if (body.length > 1 && body[0] === "X" && HEX.test(body.slice(1))) value = decodeHex(body.slice(1));
     }
     if (value === undefined) {
-      out += text.slice(read, close + 1); // unknown escape kept as it stands
+      out += text.slice(read, close + esc.length); // unknown escape kept as it stands
     } else {
       out += text.slice(read, at) + value;
     }
-    read = close + 1;
+    read = close + esc.length;
     at = text.indexOf(esc, read);
   }
   return out + text.slice(read);
@@ -273,11 +273,16 @@ function escapeHl7(text, delimiters) {
 
 const SEGMENT_SPLIT = /\r\n|\r|\n/;
 
-function delimitersOf(mshSegment) {
-  const field = mshSegment[3];
-  let end = mshSegment.indexOf(field, 4);
-  if (end === -1) end = mshSegment.length;
-  const enc = mshSegment.slice(4, end);
+/**
+ * The delimiters of a header segment (MSH, or FHS/BHS opening a batch): the character
+ * after the name is the field separator, the next ones up to it are MSH-2. Characters,
+ * not UTF-16 code units, so the Rust core and this parser agree on any delimiter.
+ */
+function delimitersOf(headerSegment) {
+  const chars = Array.from(headerSegment.slice(3, 3 + 2 * 6));
+  const field = chars[0];
+  const enc = [];
+  for (let i = 1; i < chars.length && chars[i] !== field && enc.length < 4; i++) enc.push(chars[i]);
   return {
     field,
     component: enc[0] || "^",
@@ -307,74 +312,86 @@ function textOf(value, d) {
   return value === undefined || value === "" ? undefined : unescapeHl7(value, d);
 }
 
+/**
+ * One ERR segment (rules: docs/ARCHITECTURE.md "ACK parsing"; the Rust core's parse_err
+ * follows the same ones). v2.5+: ERR-2 location, ERR-3 CWE code^text, ERR-4 severity,
+ * ERR-8 user message; v2.3-2.4: ERR-1 ELD segment^sequence^field^code&text&table.
+ */
 function parseErr(fields, d) {
-  const severity = nonEmpty(firstComponent(fields[4], d));
   const err3 = firstRepetition(fields[3], d);
+  const eld = firstRepetition(fields[1], d);
+  let code;
+  let text;
   if (err3 !== "") {
-    // v2.5+: ERR-2 location, ERR-3 CWE code^text, ERR-4 severity, ERR-8 user message
     const parts = err3.split(d.component);
-    return {
-      errorCode: nonEmpty(parts[0]),
-      errorText: textOf(parts[1], d) ?? textOf(fields[8], d),
-      severity,
-      location: nonEmpty(firstRepetition(fields[2], d)),
-    };
+    code = parts[0];
+    text = parts[1];
+  } else {
+    const coded = (eld.split(d.component)[3] ?? "").split(d.subcomponent);
+    code = coded[0];
+    text = coded[1];
   }
-  const err1 = firstRepetition(fields[1], d);
-  if (err1 !== "") {
-    // v2.3-2.4: ERR-1 ELD segment^sequence^field^code&text&table
-    const parts = err1.split(d.component);
-    const location = parts.slice(0, 3);
-    while (location.length > 0 && location[location.length - 1] === "") location.pop();
-    const code = (parts[3] ?? "").split(d.subcomponent);
-    return {
-      errorCode: nonEmpty(code[0]),
-      errorText: textOf(code[1], d),
-      severity,
-      location: nonEmpty(location.join(d.component)),
-    };
+  let location = nonEmpty(firstRepetition(fields[2], d));
+  if (location === undefined) {
+    const where = eld.split(d.component).slice(0, 3);
+    while (where.length > 0 && where[where.length - 1] === "") where.pop();
+    location = nonEmpty(where.join(d.component));
   }
-  // Neither ERR-3 nor ERR-1: what remains of the v2.5 layout (ERR-2, ERR-4, ERR-8).
   return {
-    errorCode: undefined,
-    errorText: textOf(fields[8], d),
-    severity,
-    location: nonEmpty(firstRepetition(fields[2], d)),
+    errorCode: textOf(code, d),
+    errorText: textOf(text, d) ?? textOf(fields[8], d),
+    severity: nonEmpty(firstComponent(fields[4], d)),
+    location,
   };
 }
 
+/** Spaces and tabs around MSA-1/MSA-2 are dropped, nothing else (as in the Rust core). */
+function trimBlanks(text) {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
+/** Segment names that end one message of a batch (`[FHS] BHS { MSH MSA [ERR] } BTS [FTS]`). */
+const MESSAGE_ENDS = new Set(["MSH", "BHS", "BTS", "FHS", "FTS"]);
+
 /**
- * Parse an ACK message (the frame content as a string) into its Ack fields.
+ * Parse an ACK message (the frame content as a string) into its Ack fields. A batch of
+ * ACKs is read too: the first MSA decides, `raw` is the whole text.
  * Throws AckParseError (code "MALFORMED_ACK") when it is not a parsable ACK.
  */
 function parseAck(raw) {
   if (typeof raw !== "string") throw new TypeError("parseAck expects a string");
   const segments = raw.split(SEGMENT_SPLIT).filter((segment) => segment.length > 0);
   if (segments.length === 0) throw new AckParseError("ACK is empty");
-  const msh = segments[0];
-  if (!msh.startsWith("MSH")) throw new AckParseError("ACK does not start with an MSH segment");
-  if (msh.length < 4) throw new AckParseError("ACK MSH segment has no field separator");
-  const d = delimitersOf(msh);
+  // A byte order mark before the header (a receiver writing "UTF-8 with BOM") is skipped.
+  const header = segments[0].startsWith("\uFEFF") ? segments[0].slice(1) : segments[0];
+  if (!/^(?:MSH|FHS|BHS)/.test(header)) throw new AckParseError("ACK does not start with an MSH segment (or FHS/BHS for a batch)");
+  if (header.length < 4) throw new AckParseError("ACK MSH segment has no field separator");
+  const d = delimitersOf(header);
 
+  // The first MSA decides; the ERR segments read are those of its message.
   let msa;
-  const errors = [];
+  let errors = [];
   for (let i = 1; i < segments.length; i++) {
     const fields = segments[i].split(d.field);
-    if (fields[0] === "MSA") {
+    const name = fields[0];
+    if (MESSAGE_ENDS.has(name)) {
+      if (msa !== undefined) break;
+      errors = [];
+    } else if (name === "MSA") {
       if (msa === undefined) msa = fields;
-    } else if (fields[0] === "ERR") {
+    } else if (name === "ERR") {
       errors.push(parseErr(fields, d));
     }
   }
   if (msa === undefined) throw new AckParseError("ACK has no MSA segment");
-  const code = (msa[1] ?? "").trim();
+  const code = trimBlanks(msa[1] ?? "");
   if (!ACK_CODES.includes(code)) {
     throw new AckParseError(`ACK MSA-1 must be one of ${ACK_CODES.join(" ")}, got ${JSON.stringify(msa[1] ?? "")}`);
   }
   const first = errors[0];
   return {
     code,
-    controlId: (msa[2] ?? "").trim(),
+    controlId: trimBlanks(msa[2] ?? ""),
     message: textOf(msa[3], d),
     errorCode: first === undefined ? undefined : first.errorCode,
     severity: first === undefined ? undefined : first.severity,
