@@ -45,6 +45,12 @@ const HL70357 = Object.freeze({
   207: "Application internal error",
 });
 
+/**
+ * The ERR-3 code buildAck writes for a NAK without one: HL7 table 0357 207 "Application
+ * internal error" for AE/CE, 200 "Unsupported message type" for AR/CR.
+ */
+const DEFAULT_ERROR_CODE = Object.freeze({ AE: "207", CE: "207", AR: "200", CR: "200" });
+
 function defaultText(code) {
   return DEFAULT_TEXT[code] ?? "HL7 negative acknowledgment";
 }
@@ -515,18 +521,22 @@ function buildAck(original, codeOrException, options) {
   if (messageText !== undefined && messageText !== "") msa.push(escapeHl7(messageText, d));
   segments.push(msa.join(d.field));
 
-  const errorCode = o.errorCode ?? exception?.errorCode;
-  if (isNak && errorCode !== undefined && errorCode !== null && String(errorCode) !== "") {
+  if (isNak) {
+    // Every NAK carries an ERR segment: the given code, else HL7 table 0357's generic one.
+    const given = o.errorCode ?? exception?.errorCode;
+    const errorCode = given === undefined || given === null || String(given) === "" ? DEFAULT_ERROR_CODE[code] : String(given);
     const errText = o.errorText ?? messageText ?? HL70357[Number(errorCode)] ?? "";
     const severity = o.severity ?? exception?.severity ?? "E";
     const location = o.location ?? exception?.errors?.[0]?.location ?? "";
-    const codedElement = (sep) => [escapeHl7(String(errorCode), d), escapeHl7(errText, d), "HL70357"].join(sep);
+    const codedElement = (sep) => [escapeHl7(errorCode, d), escapeHl7(errText, d), "HL70357"].join(sep);
     if (isV25OrLater(msh(12).split(d.component)[0])) {
       segments.push(["ERR", "", location, codedElement(d.component), severity].join(d.field));
     } else {
+      // v2.3-2.4 carry the code in ERR-1 (ELD); ERR-4 (severity, v2.5's) is added so that
+      // the severity survives: older receivers ignore the extra field.
       const where = location === "" ? [] : location.split(d.component).slice(0, 3);
       while (where.length < 3) where.push("");
-      segments.push(["ERR", [...where, codedElement(d.subcomponent)].join(d.component)].join(d.field));
+      segments.push(["ERR", [...where, codedElement(d.subcomponent)].join(d.component), "", "", severity].join(d.field));
     }
   }
   return segments.join("\r");

@@ -132,18 +132,13 @@ fn subcomponent<'a>(component: &'a str, d: &Delimiters, n: usize) -> &'a str {
 
 pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
     let mut segments = raw.split(['\r', '\n']).filter(|s| !s.is_empty());
-    let first = segments
-        .next()
-        .ok_or_else(|| malformed("the frame is empty"))?;
+    let first = segments.next().ok_or_else(|| malformed("the frame is empty"))?;
     // A byte order mark before the header (a receiver writing "UTF-8 with BOM") is skipped.
     let header = first.strip_prefix('\u{FEFF}').unwrap_or(first);
     if !(header.starts_with("MSH") || header.starts_with("FHS") || header.starts_with("BHS")) {
-        return Err(malformed(
-            "the first segment is not MSH (or FHS/BHS for a batch)",
-        ));
+        return Err(malformed("the first segment is not MSH (or FHS/BHS for a batch)"));
     }
-    let d =
-        Delimiters::from_header(header).ok_or_else(|| malformed("MSH has no field separator"))?;
+    let d = Delimiters::from_header(header).ok_or_else(|| malformed("MSH has no field separator"))?;
 
     // The first MSA decides; the ERR segments read are those of the message it belongs to
     // (a plain ACK has one message; a batch of ACKs has one per MSH).
@@ -167,10 +162,8 @@ pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
     let code_text = trim_blanks(field(&msa, 1));
     let code = AckCode::parse(code_text)
         .ok_or_else(|| malformed(&format!("unknown MSA-1 acknowledgment code {code_text:?}")))?;
-    let (error_code, severity) = errors
-        .first()
-        .map(|e: &AckErrorDetail| (e.error_code.clone(), e.severity.clone()))
-        .unwrap_or((None, None));
+    let (error_code, severity) =
+        errors.first().map(|e: &AckErrorDetail| (e.error_code.clone(), e.severity.clone())).unwrap_or((None, None));
     Ok(Ack {
         code,
         control_id: trim_blanks(field(&msa, 2)).to_string(),
@@ -195,20 +188,16 @@ fn parse_err(fields: &[&str], d: &Delimiters) -> AckErrorDetail {
     } else {
         (component(err3, d, 1), component(err3, d, 2))
     };
-    let location = non_empty(first_repetition(2))
-        .map(str::to_string)
-        .or_else(|| {
-            let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
-            while parts.last().is_some_and(|p| p.is_empty()) {
-                parts.pop();
-            }
-            non_empty(&parts.join(&d.component.to_string())).map(str::to_string)
-        });
+    let location = non_empty(first_repetition(2)).map(str::to_string).or_else(|| {
+        let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
+        while parts.last().is_some_and(|p| p.is_empty()) {
+            parts.pop();
+        }
+        non_empty(&parts.join(&d.component.to_string())).map(str::to_string)
+    });
     AckErrorDetail {
         error_code: non_empty(code).map(|c| unescape(c, d)),
-        error_text: non_empty(text)
-            .or_else(|| non_empty(field(fields, 8)))
-            .map(|t| unescape(t, d)),
+        error_text: non_empty(text).or_else(|| non_empty(field(fields, 8))).map(|t| unescape(t, d)),
         severity: non_empty(component(field(fields, 4), d, 1)).map(str::to_string),
         location,
     }
@@ -257,10 +246,7 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-        .collect()
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -300,19 +286,8 @@ mod tests {
 
     #[test]
     fn refusals() {
-        for raw in [
-            "",
-            "PID|1",
-            "MSH|^~\\&\rPID|1",
-            "MSH|^~\\&\rMSA|XX|1",
-            "MSH",
-            "MSH|^~\\&\rMSA|aa|1",
-        ] {
-            assert_eq!(
-                parse_ack(raw).unwrap_err().code(),
-                "MALFORMED_ACK",
-                "{raw:?}"
-            );
+        for raw in ["", "PID|1", "MSH|^~\\&\rPID|1", "MSH|^~\\&\rMSA|XX|1", "MSH", "MSH|^~\\&\rMSA|aa|1"] {
+            assert_eq!(parse_ack(raw).unwrap_err().code(), "MALFORMED_ACK", "{raw:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The napi binding layer: converts JS values to core types and back, nothing else.
 //! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
 
+mod ack_for_tests;
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
