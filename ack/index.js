@@ -7,6 +7,8 @@
  * `import` and `require()` see the very same class objects.
  */
 
+const { isUint8Array } = require("./wire.js");
+
 const ACK_CODES = Object.freeze(["AA", "AE", "AR", "CA", "CE", "CR"]);
 const NAK_CODES = Object.freeze(["AE", "AR", "CE", "CR"]);
 
@@ -447,7 +449,7 @@ function isV25OrLater(version) {
 
 function originalText(original, encoding) {
   if (typeof original === "string") return original;
-  if (original instanceof Uint8Array) {
+  if (isUint8Array(original)) {
     if (encoding === "latin1") {
       let out = "";
       for (let i = 0; i < original.length; i++) out += String.fromCharCode(original[i]);

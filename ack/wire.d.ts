@@ -73,3 +73,9 @@ export declare function encodeText(text: string, encoding?: WireEncoding): Uint8
 
 /** Decode bytes as UTF-8 (invalid sequences become U+FFFD) or ISO-8859-1 (byte = char code). */
 export declare function decodeText(bytes: Uint8Array, encoding?: WireEncoding): string;
+
+/** Any Uint8Array (a Buffer included), whatever realm (node:vm, another worker) made it. */
+export declare function isUint8Array(value: unknown): value is Uint8Array;
+
+/** True when the view's buffer was detached (transferred): its bytes are gone. */
+export declare function isDetached(view: Uint8Array): boolean;

@@ -68,7 +68,7 @@ class FrameDecoder {
    * @returns {Uint8Array[]}
    */
   push(chunk) {
-    if (!(chunk instanceof Uint8Array)) {
+    if (!isUint8Array(chunk)) {
       throw new TypeError("FrameDecoder.push expects a Uint8Array");
     }
     const frames = [];
@@ -175,12 +175,37 @@ function concat(pieces, total) {
 }
 
 /**
+ * Any Uint8Array (a Buffer included), whatever realm made it: `instanceof Uint8Array` misses
+ * those made by node:vm or in another worker, which are bytes all the same.
+ * @param {unknown} value
+ * @returns {value is Uint8Array}
+ */
+function isUint8Array(value) {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === "[object Uint8Array]";
+}
+
+/**
+ * True when the view's buffer was detached (transferred with postMessage or
+ * structuredClone): its bytes are gone and reading them throws.
+ * @param {Uint8Array} view
+ */
+function isDetached(view) {
+  if (view.byteLength !== 0) return false;
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Frame `bytes` for the wire: 0x0B + bytes + 0x1C 0x0D, in one allocation.
  * @param {Uint8Array} bytes
  * @returns {Uint8Array}
  */
 function encodeFrame(bytes) {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("encodeFrame expects a Uint8Array");
+  if (!isUint8Array(bytes)) throw new TypeError("encodeFrame expects a Uint8Array");
   const out = new Uint8Array(bytes.length + 3);
   out[0] = START_BLOCK;
   out.set(bytes, 1);
@@ -235,7 +260,7 @@ function encodeText(text, encoding = "utf8") {
  */
 function decodeText(bytes, encoding = "utf8") {
   checkEncoding(encoding);
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeText expects a Uint8Array");
+  if (!isUint8Array(bytes)) throw new TypeError("decodeText expects a Uint8Array");
   if (encoding === "utf8") {
     utf8Decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
     return utf8Decoder.decode(bytes);
@@ -313,7 +338,8 @@ function prepareMessage(message, encoding = "utf8") {
   let bytes;
   if (typeof message === "string") {
     bytes = encodeText(message, encoding);
-  } else if (message instanceof Uint8Array) {
+  } else if (isUint8Array(message)) {
+    if (isDetached(message)) throw codedError("INVALID_INPUT", "message is a Uint8Array whose buffer was detached (transferred)");
     bytes = message;
   } else {
     throw codedError("INVALID_INPUT", "message must be a string or a Uint8Array");
@@ -338,6 +364,8 @@ function prepareMessage(message, encoding = "utf8") {
 
 module.exports = {
   FrameDecoder,
+  isUint8Array,
+  isDetached,
   encodeFrame,
   prepareMessage,
   encodeText,
