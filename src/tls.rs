@@ -70,11 +70,7 @@ pub fn parse_certs(pem: &[u8], option: &str) -> Result<Vec<CertificateDer<'stati
 }
 
 /// A private key in PKCS#8 (optionally encrypted), PKCS#1 or SEC1 PEM.
-pub fn parse_key(
-    pem: &[u8],
-    passphrase: Option<&str>,
-    option: &str,
-) -> Result<PrivateKeyDer<'static>, MllpError> {
+pub fn parse_key(pem: &[u8], passphrase: Option<&str>, option: &str) -> Result<PrivateKeyDer<'static>, MllpError> {
     let text = String::from_utf8_lossy(pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let Some(passphrase) = passphrase else {
@@ -94,9 +90,8 @@ pub fn parse_key(
             "{option} uses legacy OpenSSL PEM encryption; convert it to encrypted PKCS#8 (openssl pkcs8 -topk8)"
         )));
     }
-    PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
-        invalid(format!("{option} holds no usable private key (PKCS#8, PKCS#1 or SEC1 PEM): {e}"))
-    })
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| invalid(format!("{option} holds no usable private key (PKCS#8, PKCS#1 or SEC1 PEM): {e}")))
 }
 
 fn parse_server_name(name: &str, option: &str) -> Result<ServerName<'static>, MllpError> {
@@ -122,9 +117,7 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
                 for (i, pem) in pems.iter().enumerate() {
                     let option = if pems.len() > 1 { format!("tls.ca[{i}]") } else { "tls.ca".into() };
                     for cert in parse_certs(pem, &option)? {
-                        store
-                            .add(cert)
-                            .map_err(|e| invalid(format!("{option} holds an unusable certificate: {e}")))?;
+                        store.add(cert).map_err(|e| invalid(format!("{option} holds an unusable certificate: {e}")))?;
                     }
                 }
                 Arc::new(store)
@@ -137,9 +130,7 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
         (Some(cert), Some(key)) => {
             let chain = parse_certs(cert, "tls.cert")?;
             let key = parse_key(key, opts.passphrase.as_deref(), "tls.key")?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                invalid(format!("tls.key does not fit tls.cert or is unusable: {e}"))
-            })?
+            builder.with_client_cert_resolver(Arc::new(ClientIdentity(client_identity(chain, key)?)))
         }
         (Some(_), None) => return Err(invalid("tls.cert is given without tls.key".into())),
         (None, Some(_)) => return Err(invalid("tls.key is given without tls.cert".into())),
@@ -148,6 +139,67 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
     // Resumption is on by default in rustls: the config is shared by every send of a client.
     config.enable_sni = true;
     Ok(TlsSettings { config: Arc::new(config), server_name })
+}
+
+/// The client's certificate chain and key, checked only for what the client must know: the
+/// key is usable and is the pair of the first certificate's public key. The certificate
+/// itself (version, extensions, validity) is the server's to judge: rustls' own
+/// `with_client_auth_cert` reads it with webpki, which refuses X.509 v1 certificates, still
+/// issued by many hospital PKIs.
+fn client_identity(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::sign::CertifiedKey>, MllpError> {
+    use x509_cert::der::{Decode, Encode};
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| invalid(format!("tls.key is not a usable private key: {e}")))?;
+    let certificate = x509_cert::Certificate::from_der(&chain[0])
+        .map_err(|e| invalid(format!("tls.cert: its first certificate is not a readable X.509 certificate: {e}")))?;
+    let cert_spki = certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| invalid(format!("tls.cert: its public key cannot be read: {e}")))?;
+    // A key type whose public half rustls cannot derive is left to the handshake.
+    if let Some(key_spki) = signing_key.public_key() {
+        if key_spki.as_ref() != cert_spki.as_slice() {
+            return Err(invalid(format!(
+                "tls.key is not the private key of tls.cert: the certificate's public key ({}) does not match the key ({})",
+                describe_spki(&cert_spki),
+                describe_spki(key_spki.as_ref()),
+            )));
+        }
+    }
+    Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, signing_key)))
+}
+
+/// "RSA", "EC", "Ed25519" or the algorithm OID of a DER SubjectPublicKeyInfo, for messages.
+fn describe_spki(der: &[u8]) -> String {
+    use x509_cert::der::Decode;
+    match x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(der) {
+        Ok(spki) => match spki.algorithm.oid.to_string().as_str() {
+            "1.2.840.113549.1.1.1" => "RSA".into(),
+            "1.2.840.10045.2.1" => "EC".into(),
+            "1.3.101.112" => "Ed25519".into(),
+            oid => oid.to_string(),
+        },
+        Err(_) => "unreadable".into(),
+    }
+}
+
+/// Always presents the one client identity; the server decides whether it is good.
+#[derive(Debug)]
+struct ClientIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientIdentity {
+    fn resolve(&self, _root_hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// Server side for the test receiver: certificate chain, key, and optionally a CA that
@@ -169,14 +221,9 @@ pub fn server_config(
             for cert in parse_certs(ca, "tls.ca")? {
                 store.add(cert).map_err(|e| invalid(format!("tls.ca: {e}")))?;
             }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(store),
-                provider(),
-            );
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider());
             let verifier = if require_client_cert { verifier } else { verifier.allow_unauthenticated() };
-            builder.with_client_cert_verifier(
-                verifier.build().map_err(|e| invalid(format!("tls.ca: {e}")))?,
-            )
+            builder.with_client_cert_verifier(verifier.build().map_err(|e| invalid(format!("tls.ca: {e}")))?)
         }
         None if require_client_cert => {
             return Err(invalid("tls.requestCert needs tls.ca to verify client certificates".into()))
