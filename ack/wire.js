@@ -32,6 +32,24 @@ function hexByte(byte) {
   return "0x" + byte.toString(16).toUpperCase().padStart(2, "0");
 }
 
+/**
+ * What bytes outside a frame are, starting with the first stray one: HTTP and TLS answers
+ * are named (a receiver on the wrong port, or one that expects TLS), anything else is shown
+ * as its first byte. The Rust core's frame.rs writes the same messages (vectors: frames.json).
+ */
+function strayBytes(bytes) {
+  const head = String.fromCharCode(...bytes.subarray(0, 5));
+  if (head === "HTTP/") {
+    let line = "";
+    for (let i = 0; i < bytes.length && i < 60 && bytes[i] !== 0x0d && bytes[i] !== 0x0a; i++) line += String.fromCharCode(bytes[i]);
+    return `the receiver answered with HTTP (${JSON.stringify(line)}), not MLLP: wrong port?`;
+  }
+  if ((bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03) {
+    return `the receiver answered with a TLS record (${hexByte(bytes[0])} 0x03), not MLLP: it expects TLS (tls: false is set) or this is the wrong port?`;
+  }
+  return `unexpected byte ${hexByte(bytes[0])} outside an MLLP frame (expected 0x0B)`;
+}
+
 function isPadding(byte) {
   return byte === 0x00 || byte === 0x0d || byte === 0x0a || byte === 0x20 || byte === 0x09;
 }
@@ -93,7 +111,7 @@ class FrameDecoder {
           this._pieces = [];
           this._length = 0;
         } else if (!isPadding(byte)) {
-          throw fail(`unexpected byte ${hexByte(byte)} outside an MLLP frame (expected 0x0B)`);
+          throw fail(strayBytes(chunk.subarray(at - 1)));
         }
       } else if (state === STATE_INSIDE) {
         const end = chunk.indexOf(END_BLOCK, at);
