@@ -317,7 +317,8 @@ function firstComponent(field, d) {
 }
 
 function textOf(value, d) {
-  return value === undefined || value === "" ? undefined : unescapeHl7(value, d);
+  if (value === undefined || value === "") return undefined;
+  return value.includes(d.escape) ? unescapeHl7(value, d) : value;
 }
 
 /**
@@ -331,17 +332,17 @@ function parseErr(fields, d) {
   let code;
   let text;
   if (err3 !== "") {
-    const parts = err3.split(d.component);
+    const parts = err3.split(d.component, 2);
     code = parts[0];
     text = parts[1];
-  } else {
-    const coded = (eld.split(d.component)[3] ?? "").split(d.subcomponent);
+  } else if (eld !== "") {
+    const coded = (eld.split(d.component, 4)[3] ?? "").split(d.subcomponent, 2);
     code = coded[0];
     text = coded[1];
   }
   let location = nonEmpty(firstRepetition(fields[2], d));
-  if (location === undefined) {
-    const where = eld.split(d.component).slice(0, 3);
+  if (location === undefined && eld !== "") {
+    const where = eld.split(d.component, 3);
     while (where.length > 0 && where[where.length - 1] === "") where.pop();
     location = nonEmpty(where.join(d.component));
   }
@@ -355,7 +356,11 @@ function parseErr(fields, d) {
 
 /** Spaces and tabs around MSA-1/MSA-2 are dropped, nothing else (as in the Rust core). */
 function trimBlanks(text) {
-  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
+  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /** Segment names that end one message of a batch (`[FHS] BHS { MSH MSA [ERR] } BTS [FTS]`). */

@@ -131,3 +131,27 @@ proptest! {
         prop_assert_eq!(fields(&ack), fields(&parse_ack(&first).unwrap()));
     }
 }
+
+/// The hot path, measured (not a check): `cargo test --release --no-default-features --test
+/// ack_properties -- --ignored --nocapture hot_path`. `bench/ack-parse.js` measures
+/// `parseAck` on the same ACK; README "ACK parsing: one set of rules" has the numbers.
+#[test]
+#[ignore]
+fn hot_path() {
+    let raw = "MSH|^~\\&|RECEIVER|FACILITY|SENDER|FACILITY|20260510120001||ACK^A01^ACK|ACK00001|P|2.5\rMSA|AE|MSG00001|Patient not found\rERR||PID^3|204^Unknown key identifier^HL70357|E";
+    for (name, text) in [
+        (
+            "AA",
+            "MSH|^~\\&|RECEIVER|FACILITY|SENDER|FACILITY|20260510120001||ACK^A01^ACK|ACK00001|P|2.5\rMSA|AA|MSG00001",
+        ),
+        ("AE + ERR", raw),
+    ] {
+        let rounds = 1_000_000;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(parse_ack(std::hint::black_box(text)).unwrap());
+        }
+        let ns = start.elapsed().as_nanos() as f64 / rounds as f64;
+        println!("rust parse_ack, {name} ({} bytes): {ns:.0} ns", text.len());
+    }
+}
