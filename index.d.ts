@@ -117,3 +117,15 @@ export declare class MllpClient {
    */
   close(): Promise<void>;
 }
+
+/**
+ * Exit codes shared by the `mllp send` CLI and the example app (README "Exit codes"):
+ * 0 accepted, 1 NAK, 2 transport failure, 64 usage, 65 not an HL7v2 message, 66 unreadable file.
+ */
+export declare const EXIT_CODES: Readonly<{ OK: 0; NAK: 1; TRANSPORT: 2; USAGE: 64; DATA: 65; NO_INPUT: 66 }>;
+
+/**
+ * The exit code a failed send stands for: `NAK` for an `AckException`, `DATA` for an
+ * `INVALID_INPUT` message, `TRANSPORT` for any other `MllpClientError`; `undefined` otherwise.
+ */
+export declare function exitCodeFor(error: unknown): 1 | 2 | 65 | undefined;

@@ -3,5 +3,5 @@
 import cjs from "./index.cjs";
 
 export * from "@glion/ack";
-export const { MllpClient, MllpClientError } = cjs;
+export const { MllpClient, MllpClientError, EXIT_CODES, exitCodeFor } = cjs;
 export default cjs;

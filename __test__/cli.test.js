@@ -65,7 +65,8 @@ async function mllpReceive(args) {
 test("mllp --help, send --help, receive --help", async () => {
   const main = await mllp(["--help"]);
   assert.equal(main.code, 0);
-  assert.match(main.stdout, /send\s+send one HL7v2 message/);
+  assert.match(main.stdout, /send\s+send HL7v2 messages and print the ACKs/);
+  assert.match(main.stdout, /-v, --version/);
   const send = await mllp(["send", "--help"]);
   assert.equal(send.code, 0);
   assert.match(send.stdout, /--sample NAME .*adt-a01, mdm-t02, orm-o01, oru-r01, siu-s12/);
@@ -216,6 +217,197 @@ test("--encoding: mllp receive reads each message by its MSH-18 and answers in i
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    await rx.stop();
+  }
+});
+
+// --- several messages, batches, --count, --pool, --version, bad input (issue: the CLI) -------
+
+const A01 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A01|M1|P|2.5\nPID|1\n";
+const A08 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|M2|P|2.5\nPID|2\n";
+const A03 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A03|M3|P|2.5\nPID|3\n";
+
+/** `text` in a temporary file for the duration of `body(file)`. */
+async function withFile(text, body) {
+  const file = path.join(os.tmpdir(), `mllp-cli-${process.pid}-${Math.random().toString(36).slice(2)}.hl7`);
+  fs.writeFileSync(file, text);
+  try {
+    return await body(file);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+test("mllp --version prints the package version", async () => {
+  for (const flag of ["--version", "-v"]) {
+    const run = await mllp([flag]);
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, `mllp (@glion/mllp-client) ${require("../package.json").version}\n`);
+  }
+});
+
+test("a file with several messages is sent as several messages, in order (blank lines and a BOM between them dropped)", async () => {
+  const rx = await startTestReceiver();
+  try {
+    await withFile(`\uFEFF${A01}\n${A08}\r\n\r\n${A03}`, async (file) => {
+      const run = await mllp(["send", "--port", String(rx.port), "--file", file]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(run.stdout.trim().split("\n"), ["code=AA controlId=M1", "code=AA controlId=M2", "code=AA controlId=M3"]);
+      assert.deepEqual(
+        rx.received.map((m) => m.message),
+        ["MSH|^~\\&|A|B|C|D|20260101||ADT^A01|M1|P|2.5\rPID|1\r", "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|M2|P|2.5\rPID|2\r", "MSH|^~\\&|A|B|C|D|20260101||ADT^A03|M3|P|2.5\rPID|3\r"],
+      );
+      assert.match(run.stderr, /mllp: 3 of 3 messages sent in [\d.]+ s .*: 3 accepted, 0 NAK, 0 failed/);
+    });
+  } finally {
+    await rx.close();
+  }
+});
+
+test("several messages: the first NAK stops the run (exit 1); --keep-going sends the rest and still exits 1", async () => {
+  const rx = await startTestReceiver({ reply: (message) => (message.includes("|M2|") ? { code: "AE", text: "Patient not found", errorCode: "204" } : "AA") });
+  try {
+    await withFile(A01 + A08 + A03, async (file) => {
+      const stop = await mllp(["send", "--port", String(rx.port), "--file", file]);
+      assert.equal(stop.code, 1, stop.stderr);
+      assert.deepEqual(rx.received.map((m) => m.controlId), ["M1", "M2"]);
+      assert.match(stop.stderr, /NAK AE \(AckApplicationError\): Patient not found/);
+      assert.match(stop.stderr, /2 of 3 messages sent .*: 1 accepted, 1 NAK, 0 failed; 1 not sent \(stopped at the first failure; --keep-going goes on\)/);
+
+      const going = await mllp(["send", "--port", String(rx.port), "--file", file, "--keep-going", "--json"]);
+      assert.equal(going.code, 1, going.stderr);
+      assert.deepEqual(rx.received.slice(2).map((m) => m.controlId), ["M1", "M2", "M3"]);
+      const lines = going.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines.map((l) => l.code), ["AA", "AE", "AA"]);
+    });
+  } finally {
+    await rx.close();
+  }
+  // a transport failure stops too, with exit 2
+  const closed = await startRawReceiver();
+  const port = closed.port;
+  await closed.close();
+  await withFile(A01 + A08, async (file) => {
+    const run = await mllp(["send", "--port", String(port), "--file", file, "--keep-going"]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr.match(/CONNECTION_REFUSED/g).length, 2, run.stderr);
+  });
+});
+
+test("--batch sends the messages as one batch frame (BHS ... BTS|n); the batch of ACKs is read by its first MSA", async () => {
+  const rx = await startTestReceiver();
+  try {
+    await withFile(A01 + A08, async (file) => {
+      const run = await mllp(["send", "--port", String(rx.port), "--file", file, "--batch"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(rx.received.length, 1, "one frame");
+      const segments = rx.received[0].message.split("\r").filter(Boolean);
+      assert.match(segments[0], /^BHS\|\^~\\&\|A\|B\|C\|D\|\d{14}\|\|\|\|B[0-9A-Z]+$/);
+      assert.deepEqual(segments.slice(1), ["MSH|^~\\&|A|B|C|D|20260101||ADT^A01|M1|P|2.5", "PID|1", "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|M2|P|2.5", "PID|2", "BTS|2"]);
+      // the test receiver answers a batch with a batch of ACKs; the CLI prints it whole
+      const lines = run.stdout.trim().split("\n");
+      assert.match(lines[0], /^BHS\|/);
+      assert.deepEqual(lines.filter((l) => l.startsWith("MSA")), ["MSA|AA|M1", "MSA|AA|M2"]);
+      assert.equal(lines.at(-2), "BTS|2");
+      assert.equal(lines.at(-1), "code=AA controlId=M1");
+    });
+    // a file that is already a batch goes as it is, one frame
+    const batch = `FHS|^~\\&|A\rBHS|^~\\&|A\r${A01.replace(/\n/g, "\r")}BTS|1\rFTS|1\r`;
+    await withFile(batch, async (file) => {
+      const run = await mllp(["send", "--port", String(rx.port), "--file", file]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(rx.received[1].message, batch);
+      assert.deepEqual(rx.received[1].acks[0].split("\r").map((s) => s.slice(0, 3)), ["FHS", "BHS", "MSH", "MSA", "BTS", "FTS"]);
+    });
+  } finally {
+    await rx.close();
+  }
+});
+
+test("--count N repeats the message with fresh control ids; --pool sends them on one connection", async () => {
+  const rx = await startTestReceiver();
+  try {
+    const pooled = await mllp(["send", "--port", String(rx.port), "--sample", "adt-a01", "--count", "5", "--pool"]);
+    assert.equal(pooled.code, 0, pooled.stderr);
+    const ids = rx.received.map((m) => m.controlId);
+    assert.equal(new Set(ids).size, 5, `fresh control ids: ${ids}`);
+    for (const id of ids) assert.ok(id.length <= 20 && id !== "MSG00001", id);
+    assert.deepEqual(pooled.stdout.trim().split("\n"), ids.map((id) => `code=AA controlId=${id}`));
+    assert.equal(new Set(rx.received.map((m) => m.connection)).size, 1, "one connection with --pool");
+    const body = (m) => m.message.split("\r").slice(1).join("\r");
+    assert.ok(rx.received.every((m) => body(m) === body(rx.received[0])), "only MSH-10 changes");
+
+    const unpooled = await mllp(["send", "--port", String(rx.port), "--sample", "adt-a01", "--count", "3"]);
+    assert.equal(unpooled.code, 0, unpooled.stderr);
+    assert.equal(new Set(rx.received.slice(5).map((m) => m.connection)).size, 3, "a connection per message without --pool");
+    const bad = await mllp(["send", "--port", String(rx.port), "--sample", "adt-a01", "--count", "0"]);
+    assert.equal(bad.code, 64);
+    assert.match(bad.stderr, /--count must be an integer >= 1/);
+  } finally {
+    await rx.close();
+  }
+});
+
+test("bad input is a data error (65), an unreadable file 66: not a transport failure, and nothing is sent", async () => {
+  let connections = 0;
+  const rx = await startRawReceiver(() => connections++);
+  try {
+    const cases = [
+      [{ input: "" }, /standard input is empty: no HL7v2 message to send/],
+      [{ input: "\r\n\r\n" }, /standard input is empty/],
+      [{ input: "PID|1||123\rPV1|1" }, /standard input does not start with an MSH segment \(it starts with "PID\|1\|\|123"\): not an HL7v2 message/],
+      [{ input: "hello\nMSH|^~\\&|A\n" }, /does not start with an MSH segment/],
+      [{ input: "MSH|^~\\&|A|B|C|D|2026||ADT^A01|X\x0bY|P|2.5\r" }, /0x0B/],
+    ];
+    for (const [{ input }, message] of cases) {
+      const run = await mllp(["send", "--port", String(rx.port)], { input });
+      assert.equal(run.code, 65, `${JSON.stringify(input)}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.doesNotMatch(run.stderr, /transport|CONNECTION/);
+    }
+    const missing = await mllp(["send", "--port", String(rx.port), "--file", path.join(os.tmpdir(), "no-such-file.hl7")]);
+    assert.equal(missing.code, 66);
+    assert.match(missing.stderr, /cannot read --file .*no-such-file\.hl7/);
+    await sleep(50);
+    assert.equal(connections, 0, "no connection was opened");
+  } finally {
+    await rx.close();
+  }
+});
+
+test("MALFORMED_FRAME from an HTTP server or a TLS receiver says so: wrong port?", async () => {
+  const http = await startRawReceiver((socket) => socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")));
+  try {
+    const run = await mllp(["send", "--port", String(http.port), "--sample", "adt-a01"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^MALFORMED_FRAME: the receiver answered with HTTP \("HTTP\/1\.1 400 Bad Request"\), not MLLP: wrong port\?/m);
+  } finally {
+    await http.close();
+  }
+  // a TLS receiver (rustls, as `mllp receive --tls-cert` runs it) answers plain bytes with an
+  // alert record; node:tls (OpenSSL) closes without one, which stays CONNECTION_CLOSED
+  const tlsRx = await mllpReceive(["--tls-cert", cert("server.pem"), "--tls-key", cert("server-key.pem")]);
+  try {
+    const run = await mllp(["send", "--port", String(tlsRx.port), "--sample", "adt-a01", "--no-tls", "--ack-timeout", "3000"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^MALFORMED_FRAME: the receiver answered with a TLS record \(0x15 0x03\), not MLLP: it expects TLS/m);
+  } finally {
+    await tlsRx.stop();
+  }
+});
+
+test("mllp receive logs what the client really got: CA only when it left before the final ACK", async () => {
+  const rx = await mllpReceive(["--enhanced", "--delay", "300"]);
+  try {
+    const { MllpClient } = require("../index.cjs");
+    const client = new MllpClient({ host: "127.0.0.1", port: rx.port, tls: false, ackTimeout: 5000 });
+    for await (const ack of client.stream(fs.readFileSync(path.join(ROOT, "samples", "adt-a01.hl7")))) {
+      assert.equal(ack.code, "CA");
+      break; // leave after the CA: the connection closes
+    }
+    for (let i = 0; i < 80 && rx.lines.length < 2; i++) await sleep(25);
+    assert.match(rx.lines[1], / ADT\^A01\^ADT_A01 MSG00001 \d+B -> CA \(the client left before the AA\)$/);
+  } finally {
     await rx.stop();
   }
 });

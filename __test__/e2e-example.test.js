@@ -194,7 +194,10 @@ test("npm install in the new app", { timeout: 10 * 60_000 }, async () => {
 
 // --- step 3: npm run send -- --sample adt-a01 ----------------------------------------------------
 
-test("npm run send -- --sample adt-a01 prints the raw ACK, then code=AA controlId=MSG00001", { timeout: 120_000 }, async () => {
+/** The ACK as a person reads it: one segment per line. */
+const readable = (raw) => raw.split("\r").filter(Boolean).join("\n");
+
+test("npm run send -- --sample adt-a01 prints the ACK one segment per line, then code=AA controlId=MSG00001", { timeout: 120_000 }, async () => {
   requireInstall();
   const r = await receiver();
   const result = await run(NPM, ["run", "send", "--", "--sample", "adt-a01", "--port", String(r.port)], { cwd: APP });
@@ -203,8 +206,31 @@ test("npm run send -- --sample adt-a01 prints the raw ACK, then code=AA controlI
   const sent = fs.readFileSync(path.join(APP, "samples", "adt-a01.hl7"), "utf8");
   assert.equal(r.received[0].message, sent);
   const [raw] = r.received[0].acks;
-  assert.match(raw, /\rMSA\|AA\|MSG00001/);
-  assert.equal(scriptOutput(result.stdout, "send"), `${raw}\ncode=AA controlId=MSG00001\n`);
+  assert.match(raw, /\rMSA\|AA\|MSG00001$/);
+  // the exact bytes written to stdout: no CR that would make a terminal draw MSA over MSH
+  const out = scriptOutput(result.stdout, "send");
+  assert.equal(out, `${readable(raw)}\ncode=AA controlId=MSG00001\n`);
+  assert.ok(!out.includes("\r"), "no CR on stdout");
+  assert.deepEqual(out.split("\n").slice(1, 3), ["MSA|AA|MSG00001", "code=AA controlId=MSG00001"]);
+});
+
+test("in a pseudo-terminal (script), the screen shows MSA|AA|MSG00001 and code=AA controlId=MSG00001 on lines of their own", { timeout: 120_000 }, async (t) => {
+  requireInstall();
+  const which = await run("sh", ["-c", "command -v script"]);
+  if (which.code !== 0) {
+    t.skip("util-linux `script` is not installed: no pseudo-terminal to run the app in");
+    return;
+  }
+  const r = await receiver();
+  const command = `node launch.mjs src/send.ts --sample adt-a01 --port ${r.port}`;
+  const result = await run("script", ["-q", "-e", "-c", command, "/dev/null"], { cwd: APP });
+  assert.equal(result.code, 0, show(result));
+  // a terminal turns each LF into CR LF; a bare CR (the ACK's own separator) would overwrite
+  const screen = result.stdout.split("\r\n");
+  assert.ok(!screen.some((line) => line.includes("\r")), `a line is overwritten on screen: ${JSON.stringify(result.stdout)}`);
+  assert.ok(screen.includes("MSA|AA|MSG00001"), JSON.stringify(screen));
+  assert.ok(screen.includes("code=AA controlId=MSG00001"), JSON.stringify(screen));
+  assert.match(screen[0], /^MSH\|\^~\\&\|RECEIVER\|FACILITY\|SENDER\|FACILITY\|/);
 });
 
 test("npm run send against a receiver answering AE: exit 1, code, MSA-3, ERR-3 and ERR-4 on stderr", { timeout: 120_000 }, async () => {
@@ -217,6 +243,11 @@ test("npm run send against a receiver answering AE: exit 1, code, MSA-3, ERR-3 a
   assert.match(result.stderr, /text \(MSA-3\): Patient not found\n/);
   assert.match(result.stderr, /errorCode \(ERR-3\): 204 {2}severity \(ERR-4\): E\n/);
   assert.match(result.stderr, /controlId \(MSA-2\): MSG00002\n/);
+  // and the raw NAK, one segment per line
+  const [raw] = r.received[0].acks;
+  assert.ok(result.stderr.includes(`  raw NAK:\n${readable(raw).replace(/^/gm, "    ")}\n`), result.stderr);
+  assert.match(result.stderr, /^ {4}MSA\|AE\|MSG00002\|Patient not found$/m);
+  assert.match(result.stderr, /^ {4}ERR\|\|\|204\^Patient not found\^HL70357\|E$/m);
 });
 
 test("npm run send to a closed port: exit 2 and CONNECTION_REFUSED on stderr", { timeout: 120_000 }, async () => {
@@ -269,7 +300,7 @@ test("npm run receive answers npm run send, and closes on SIGTERM", { timeout: 1
   requireInstall();
   const port = await closedPort();
   // Run the script's command directly (not through npm and sh) so that the signal reaches it.
-  const child = spawn(process.execPath, [path.join(APP, "node_modules", "tsx", "dist", "cli.mjs"), "src/receive.ts", "--port", String(port)], {
+  const child = spawn(process.execPath, ["launch.mjs", "src/receive.ts", "--port", String(port)], {
     cwd: APP,
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"],
@@ -304,15 +335,97 @@ test("npm run typecheck passes", { timeout: 300_000 }, async () => {
   assert.equal(result.code, 0, show(result));
 });
 
-test("bun run send --sample adt-a01 prints the same two lines", { timeout: 120_000 }, async (t) => {
+test("bun run send --sample adt-a01 runs on Bun (no tsx) and prints the same lines", { timeout: 120_000 }, async (t) => {
   requireInstall();
   if (!fs.existsSync(BUN)) {
     t.skip(`Bun is not installed at ${path.relative(REPO, BUN)} (the repo's bun devDependency)`);
     return;
   }
   const r = await receiver();
-  const result = await run(BUN, ["run", "send", "--sample", "adt-a01", "--port", String(r.port)], { cwd: APP });
+  // tsx moved away: only Bun itself can run the .ts now (under Node the launcher needs tsx)
+  const tsx = path.join(APP, "node_modules", "tsx");
+  const hidden = path.join(APP, "node_modules", ".tsx-hidden");
+  fs.renameSync(tsx, hidden);
+  let result;
+  let underNode;
+  try {
+    result = await run(BUN, ["run", "send", "--sample", "adt-a01", "--port", String(r.port)], { cwd: APP });
+    underNode = await run(process.execPath, ["launch.mjs", "src/send.ts", "--sample", "adt-a01", "--port", String(r.port)], { cwd: APP });
+  } finally {
+    fs.renameSync(hidden, tsx);
+  }
   assert.equal(result.code, 0, show(result));
   const [raw] = r.received[0].acks;
-  assert.equal(result.stdout, `${raw}\ncode=AA controlId=MSG00001\n`);
+  assert.equal(result.stdout, `${readable(raw)}\ncode=AA controlId=MSG00001\n`);
+  assert.notEqual(underNode.code, 0, "without tsx, Node cannot run the .ts: so the send above ran on Bun");
+  assert.equal(r.received.length, 1);
+});
+
+/** Start the app's receiver (node launch.mjs src/receive.ts ...); resolves once it listens or exits. */
+async function startAppReceiver(args) {
+  const child = spawn(process.execPath, ["launch.mjs", "src/receive.ts", ...args], { cwd: APP, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const out = { stdout: "", stderr: "", child };
+  child.stdout.setEncoding("utf8").on("data", (chunk) => (out.stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk) => (out.stderr += chunk));
+  out.exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 30_000;
+  while (!out.stdout.includes("listening on") && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return out;
+}
+
+test("npm run receive: a client that leaves after the CA is logged as such, not as `CA, then AA`", { timeout: 120_000 }, async () => {
+  requireInstall();
+  const port = await closedPort();
+  const rx = await startAppReceiver(["--port", String(port), "--enhanced", "--delay", "500"]);
+  try {
+    assert.match(rx.stdout, /answering CA, then AA/, rx.stderr);
+    const { MllpClient } = require("../index.cjs");
+    const client = new MllpClient({ host: "127.0.0.1", port, tls: false, ackTimeout: 5000 });
+    const message = fs.readFileSync(path.join(APP, "samples", "adt-a01.hl7"));
+    for await (const ack of client.stream(message)) {
+      assert.equal(ack.code, "CA");
+      break; // leave after the CA
+    }
+    const codes = [];
+    for await (const ack of client.stream(message)) codes.push(ack.code); // stays for both
+    assert.deepEqual(codes, ["CA", "AA"]);
+    const deadline = Date.now() + 10_000;
+    while (rx.stdout.split("-> ").length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = rx.stdout.split("\n").filter((line) => line.includes("-> "));
+    assert.equal(lines.length, 2, rx.stdout);
+    assert.match(lines[0], /controlId=MSG00001 {2}from 127\.0\.0\.1:\d+ {2}-> CA \(the client left before the AA\)$/);
+    assert.match(lines[1], /controlId=MSG00001 {2}from 127\.0\.0\.1:\d+ {2}-> CA, then AA$/);
+  } finally {
+    rx.child.kill("SIGTERM");
+    await rx.exited;
+  }
+});
+
+test("npm run receive on a port in use: one clear message (not doubled), exit 2", { timeout: 120_000 }, async () => {
+  requireInstall();
+  const busy = await receiver();
+  const rx = await startAppReceiver(["--port", String(busy.port)]);
+  const { code } = await rx.exited;
+  assert.equal(code, 2, rx.stdout + rx.stderr);
+  assert.equal(rx.stderr.split("cannot listen on").length - 1, 1, rx.stderr);
+  assert.match(rx.stderr, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${busy.port}: .*in use`, "mi"));
+  assert.match(rx.stderr, /another receiver running on port \d+\? Stop it, or pick another one with --port/);
+});
+
+test("create-glion from a fresh clone (no root npm install, no addon) says exactly what to run first", async () => {
+  // A fresh clone as far as create-glion can tell: the files, no node_modules, no .node addon.
+  const clone = path.join(TMP, "fresh-clone");
+  for (const part of ["package.json", "create-glion", "examples", path.join("ack", "package.json")]) {
+    fs.cpSync(path.join(REPO, part), path.join(clone, part), { recursive: true, filter: (src) => !src.includes("node_modules") });
+  }
+  const result = await run(process.execPath, [path.join(clone, "create-glion", "index.js"), "fresh-app"], { cwd: TMP });
+  assert.equal(result.code, 0, show(result));
+  assert.match(result.stdout, /That checkout is not installed yet \(no node_modules or no built addon\): run `npm install` in .*fresh-clone first\./);
+  assert.ok(
+    result.stdout.includes("Next steps:\n  (cd fresh-clone && npm install)   # once: installs the checkout and builds its native addon (cargo)\n  cd fresh-app\n  npm install\n"),
+    result.stdout,
+  );
+  // from this (installed) checkout the extra step is not there
+  const installed = await run(process.execPath, [CREATE, "installed-app"], { cwd: TMP });
+  assert.ok(installed.stdout.includes("Next steps:\n  cd installed-app\n"), installed.stdout);
 });

@@ -161,8 +161,16 @@ async function runJob(job, out) {
     out.error = describe(error);
   }
   if (client && job.op !== "construct") {
-    const message = job.messageLatin1 !== undefined ? bytesOf(job.messageLatin1) : job.message;
+    let message = job.messageLatin1 !== undefined ? bytesOf(job.messageLatin1) : job.message;
+    if (job.detach) {
+      // a view whose buffer was transferred away: its bytes are gone
+      message = bytesOf(job.message);
+      structuredClone(message.buffer, { transfer: [message.buffer] });
+    }
     const call = { ...job.call };
+    if (job.signalLike === "noRemove") call.signal = { aborted: false, addEventListener() {} };
+    if (job.signalLike === "noAborted") call.signal = { addEventListener() {}, removeEventListener() {} };
+    if (job.signalLike === "string") call.signal = "abort";
     let controller;
     if (job.abortAfter !== undefined) {
       controller = new AbortController();
@@ -679,6 +687,32 @@ test("a batch (FHS/BHS) is sent and its ACK's MSA-2 is not checked", async () =>
   }
 });
 
+test("a batch answered by a batch of ACKs ([FHS] BHS {MSH MSA [ERR]} BTS [FTS]): the first MSA decides, raw is the whole frame", async () => {
+  const batch = ["BHS|^~\\&|SENDER|FACILITY", MESSAGE, MESSAGE.replace("MSG00001", "MSG00002"), "BTS|2"].join("\r");
+  const acks = (first) =>
+    ["FHS|^~\\&|R|F", "BHS|^~\\&|R|F", `MSH|^~\\&|R|F|S|F|20260510120001||ACK|A1|P|2.5\rMSA|${first}|MSG00001\rERR||PID^3|204^Unknown key^HL70357|E`,
+      "MSH|^~\\&|R|F|S|F|20260510120001||ACK|A2|P|2.5\rMSA|AA|MSG00002", "BTS|2", "FTS|1"].join("\r");
+  for (const first of ["AA", "AE"]) {
+    const rx = await receiver((socket) => socket.write(frame(acks(first))));
+    try {
+      const out = await inWorker({ op: "send", options: optionsFor(rx), message: batch });
+      if (first === "AA") {
+        assert.equal(out.ok, true, JSON.stringify(out.error));
+        assert.equal(out.ack.code, "AA");
+        assert.equal(out.ack.controlId, "MSG00001");
+        assert.equal(out.ack.raw, acks(first));
+      } else {
+        assert.equal(out.error.isAckApplicationError, true, JSON.stringify(out.error));
+        assert.equal(out.error.errorCode, "204");
+        assert.equal(out.error.raw, acks(first));
+      }
+      assertCleanedUp(out);
+    } finally {
+      await rx.close();
+    }
+  }
+});
+
 test("MALFORMED_ACK: a frame that is not an ACK", async () => {
   const rx = await receiver((socket) => socket.write(frame("MSH|^~\\&|R|F|S|F|20260510120001||ACK|A1|P|2.5\rPID|1")));
   try {
@@ -793,6 +827,34 @@ test("a bad message rejects send() and the first next() of stream() with INVALID
       assert.equal(out.error.code, "INVALID_INPUT", `${op} ${JSON.stringify(message)}: ${out.error.message}`);
       assert.equal(out.error.sent, false);
       assert.equal(out.sockets.length, 0, "no socket was opened");
+    }
+    await sleep(50);
+    assert.equal(rx.connections.length, 0, "the receiver saw no connection");
+  } finally {
+    await rx.close();
+  }
+});
+
+test("a detached message view and a signal that is not AbortSignal-like are INVALID_INPUT, before any socket", async () => {
+  const rx = await receiver();
+  try {
+    const jobs = [
+      { op: "send", detach: true },
+      { op: "stream", detach: true },
+      { op: "send", signalLike: "noRemove" },
+      { op: "stream", signalLike: "noRemove" },
+      { op: "send", signalLike: "noAborted" },
+      { op: "send", signalLike: "string" },
+    ];
+    for (const job of jobs) {
+      const out = await inWorker({ ...job, options: optionsFor(rx), message: MESSAGE });
+      const label = JSON.stringify(job);
+      assert.equal(out.error?.isMllpClientError, true, `${label}: ${JSON.stringify(out.error)}`);
+      assert.equal(out.error.code, "INVALID_INPUT", label);
+      assert.match(out.error.message, job.detach ? /detached/ : /signal must be an AbortSignal/, label);
+      assert.equal(out.error.sent, false, label);
+      assert.equal(out.sockets.length, 0, `${label}: no socket was opened`);
+      assert.equal(out.timersLeft, 0, label);
     }
     await sleep(50);
     assert.equal(rx.connections.length, 0, "the receiver saw no connection");

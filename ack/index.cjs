@@ -10,6 +10,8 @@ const charsets = require("./charsets.cjs");
  * `import` and `require()` see the very same class objects.
  */
 
+const { isUint8Array } = require("./wire.cjs");
+
 const ACK_CODES = Object.freeze(["AA", "AE", "AR", "CA", "CE", "CR"]);
 const NAK_CODES = Object.freeze(["AE", "AR", "CE", "CR"]);
 
@@ -47,6 +49,12 @@ const HL70357 = Object.freeze({
   206: "Application record locked",
   207: "Application internal error",
 });
+
+/**
+ * The ERR-3 code buildAck writes for a NAK without one: HL7 table 0357 207 "Application
+ * internal error" for AE/CE, 200 "Unsupported message type" for AR/CR.
+ */
+const DEFAULT_ERROR_CODE = Object.freeze({ AE: "207", CE: "207", AR: "200", CR: "200" });
 
 function defaultText(code) {
   return DEFAULT_TEXT[code] ?? "HL7 negative acknowledgment";
@@ -218,9 +226,9 @@ function unescapeHl7(text, delimiters) {
   let out = "";
   let read = 0;
   while (at !== -1) {
-    const close = text.indexOf(esc, at + 1);
+    const close = text.indexOf(esc, at + esc.length);
     if (close === -1) break; // unterminated: the rest is kept verbatim
-    const body = text.slice(at + 1, close);
+    const body = text.slice(at + esc.length, close);
     let value;
     switch (body) {
       case "F": value = d.field; break;
@@ -232,11 +240,11 @@ function unescapeHl7(text, delimiters) {
         if (body.length > 1 && body[0] === "X" && HEX.test(body.slice(1))) value = decodeHex(body.slice(1));
     }
     if (value === undefined) {
-      out += text.slice(read, close + 1); // unknown escape kept as it stands
+      out += text.slice(read, close + esc.length); // unknown escape kept as it stands
     } else {
       out += text.slice(read, at) + value;
     }
-    read = close + 1;
+    read = close + esc.length;
     at = text.indexOf(esc, read);
   }
   return out + text.slice(read);
@@ -276,11 +284,16 @@ function escapeHl7(text, delimiters) {
 
 const SEGMENT_SPLIT = /\r\n|\r|\n/;
 
-function delimitersOf(mshSegment) {
-  const field = mshSegment[3];
-  let end = mshSegment.indexOf(field, 4);
-  if (end === -1) end = mshSegment.length;
-  const enc = mshSegment.slice(4, end);
+/**
+ * The delimiters of a header segment (MSH, or FHS/BHS opening a batch): the character
+ * after the name is the field separator, the next ones up to it are MSH-2. Characters,
+ * not UTF-16 code units, so the Rust core and this parser agree on any delimiter.
+ */
+function delimitersOf(headerSegment) {
+  const chars = Array.from(headerSegment.slice(3, 3 + 2 * 6));
+  const field = chars[0];
+  const enc = [];
+  for (let i = 1; i < chars.length && chars[i] !== field && enc.length < 4; i++) enc.push(chars[i]);
   return {
     field,
     component: enc[0] || "^",
@@ -307,84 +320,101 @@ function firstComponent(field, d) {
 }
 
 function textOf(value, d) {
-  return value === undefined || value === "" ? undefined : unescapeHl7(value, d);
-}
-
-function parseErr(fields, d) {
-  const severity = nonEmpty(firstComponent(fields[4], d));
-  const err3 = firstRepetition(fields[3], d);
-  if (err3 !== "") {
-    // v2.5+: ERR-2 location, ERR-3 CWE code^text, ERR-4 severity, ERR-8 user message
-    const parts = err3.split(d.component);
-    return {
-      errorCode: nonEmpty(parts[0]),
-      errorText: textOf(parts[1], d) ?? textOf(fields[8], d),
-      severity,
-      location: nonEmpty(firstRepetition(fields[2], d)),
-    };
-  }
-  const err1 = firstRepetition(fields[1], d);
-  if (err1 !== "") {
-    // v2.3-2.4: ERR-1 ELD segment^sequence^field^code&text&table
-    const parts = err1.split(d.component);
-    const location = parts.slice(0, 3);
-    while (location.length > 0 && location[location.length - 1] === "") location.pop();
-    const code = (parts[3] ?? "").split(d.subcomponent);
-    return {
-      errorCode: nonEmpty(code[0]),
-      errorText: textOf(code[1], d),
-      severity,
-      location: nonEmpty(location.join(d.component)),
-    };
-  }
-  // Neither ERR-3 nor ERR-1: what remains of the v2.5 layout (ERR-2, ERR-4, ERR-8).
-  return {
-    errorCode: undefined,
-    errorText: textOf(fields[8], d),
-    severity,
-    location: nonEmpty(firstRepetition(fields[2], d)),
-  };
+  if (value === undefined || value === "") return undefined;
+  return value.includes(d.escape) ? unescapeHl7(value, d) : value;
 }
 
 /**
- * Parse an ACK message (the frame content, as a string or as bytes) into its Ack fields.
- * Bytes are decoded with `options.encoding` (default "utf8"; any name of the README's
- * "Character sets"; "auto": the ACK's own MSH-18, else UTF-8). Throws AckParseError (code
+ * One ERR segment (rules: docs/ARCHITECTURE.md "ACK parsing"; the Rust core's parse_err
+ * follows the same ones). v2.5+: ERR-2 location, ERR-3 CWE code^text, ERR-4 severity,
+ * ERR-8 user message; v2.3-2.4: ERR-1 ELD segment^sequence^field^code&text&table.
+ */
+function parseErr(fields, d) {
+  const err3 = firstRepetition(fields[3], d);
+  const eld = firstRepetition(fields[1], d);
+  let code;
+  let text;
+  if (err3 !== "") {
+    const parts = err3.split(d.component, 2);
+    code = parts[0];
+    text = parts[1];
+  } else if (eld !== "") {
+    const coded = (eld.split(d.component, 4)[3] ?? "").split(d.subcomponent, 2);
+    code = coded[0];
+    text = coded[1];
+  }
+  let location = nonEmpty(firstRepetition(fields[2], d));
+  if (location === undefined && eld !== "") {
+    const where = eld.split(d.component, 3);
+    while (where.length > 0 && where[where.length - 1] === "") where.pop();
+    location = nonEmpty(where.join(d.component));
+  }
+  return {
+    errorCode: textOf(code, d),
+    errorText: textOf(text, d) ?? textOf(fields[8], d),
+    severity: nonEmpty(firstComponent(fields[4], d)),
+    location,
+  };
+}
+
+/** Spaces and tabs around MSA-1/MSA-2 are dropped, nothing else (as in the Rust core). */
+function trimBlanks(text) {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
+  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** Segment names that end one message of a batch (`[FHS] BHS { MSH MSA [ERR] } BTS [FTS]`). */
+const MESSAGE_ENDS = new Set(["MSH", "BHS", "BTS", "FHS", "FTS"]);
+
+/**
+ * Parse an ACK message (the frame content, as a string or as bytes) into its Ack fields. A
+ * batch of ACKs is read too: the first MSA decides, `raw` is the whole text. Bytes are
+ * decoded with `options.encoding` (default "utf8"; any name of the README's "Character
+ * sets"; "auto": the ACK's own MSH-18, else UTF-8). Throws AckParseError (code
  * "MALFORMED_ACK") when it is not a parsable ACK, an Error with code "INVALID_INPUT" for an
  * unknown encoding.
  */
 function parseAck(raw, options) {
-  if (raw instanceof Uint8Array) {
+  if (isUint8Array(raw)) {
     const encoding = charsets.resolveEncoding(options?.encoding ?? "utf8");
     raw = charsets.decodeBytes(raw, charsets.ackCharset(raw, encoding, "UTF-8"));
   }
   if (typeof raw !== "string") throw new TypeError("parseAck expects a string or a Uint8Array");
   const segments = raw.split(SEGMENT_SPLIT).filter((segment) => segment.length > 0);
   if (segments.length === 0) throw new AckParseError("ACK is empty");
-  const msh = segments[0];
-  if (!msh.startsWith("MSH")) throw new AckParseError("ACK does not start with an MSH segment");
-  if (msh.length < 4) throw new AckParseError("ACK MSH segment has no field separator");
-  const d = delimitersOf(msh);
+  // A byte order mark before the header (a receiver writing "UTF-8 with BOM") is skipped.
+  const header = segments[0].startsWith("\uFEFF") ? segments[0].slice(1) : segments[0];
+  if (!/^(?:MSH|FHS|BHS)/.test(header)) throw new AckParseError("ACK does not start with an MSH segment (or FHS/BHS for a batch)");
+  if (header.length < 4) throw new AckParseError("ACK MSH segment has no field separator");
+  const d = delimitersOf(header);
 
+  // The first MSA decides; the ERR segments read are those of its message.
   let msa;
-  const errors = [];
+  let errors = [];
   for (let i = 1; i < segments.length; i++) {
     const fields = segments[i].split(d.field);
-    if (fields[0] === "MSA") {
+    const name = fields[0];
+    if (MESSAGE_ENDS.has(name)) {
+      if (msa !== undefined) break;
+      errors = [];
+    } else if (name === "MSA") {
       if (msa === undefined) msa = fields;
-    } else if (fields[0] === "ERR") {
+    } else if (name === "ERR") {
       errors.push(parseErr(fields, d));
     }
   }
   if (msa === undefined) throw new AckParseError("ACK has no MSA segment");
-  const code = (msa[1] ?? "").trim();
+  const code = trimBlanks(msa[1] ?? "");
   if (!ACK_CODES.includes(code)) {
     throw new AckParseError(`ACK MSA-1 must be one of ${ACK_CODES.join(" ")}, got ${JSON.stringify(msa[1] ?? "")}`);
   }
   const first = errors[0];
   return {
     code,
-    controlId: (msa[2] ?? "").trim(),
+    controlId: trimBlanks(msa[2] ?? ""),
     message: textOf(msa[3], d),
     errorCode: first === undefined ? undefined : first.errorCode,
     severity: first === undefined ? undefined : first.severity,
@@ -434,7 +464,7 @@ function isV25OrLater(version) {
 
 function originalText(original, encoding) {
   if (typeof original === "string") return original;
-  if (original instanceof Uint8Array) {
+  if (isUint8Array(original)) {
     if (encoding === "latin1") {
       let out = "";
       for (let i = 0; i < original.length; i++) out += String.fromCharCode(original[i]);
@@ -508,18 +538,22 @@ function buildAck(original, codeOrException, options) {
   if (messageText !== undefined && messageText !== "") msa.push(escapeHl7(messageText, d));
   segments.push(msa.join(d.field));
 
-  const errorCode = o.errorCode ?? exception?.errorCode;
-  if (isNak && errorCode !== undefined && errorCode !== null && String(errorCode) !== "") {
+  if (isNak) {
+    // Every NAK carries an ERR segment: the given code, else HL7 table 0357's generic one.
+    const given = o.errorCode ?? exception?.errorCode;
+    const errorCode = given === undefined || given === null || String(given) === "" ? DEFAULT_ERROR_CODE[code] : String(given);
     const errText = o.errorText ?? messageText ?? HL70357[Number(errorCode)] ?? "";
     const severity = o.severity ?? exception?.severity ?? "E";
     const location = o.location ?? exception?.errors?.[0]?.location ?? "";
-    const codedElement = (sep) => [escapeHl7(String(errorCode), d), escapeHl7(errText, d), "HL70357"].join(sep);
+    const codedElement = (sep) => [escapeHl7(errorCode, d), escapeHl7(errText, d), "HL70357"].join(sep);
     if (isV25OrLater(msh(12).split(d.component)[0])) {
       segments.push(["ERR", "", location, codedElement(d.component), severity].join(d.field));
     } else {
+      // v2.3-2.4 carry the code in ERR-1 (ELD); ERR-4 (severity, v2.5's) is added so that
+      // the severity survives: older receivers ignore the extra field.
       const where = location === "" ? [] : location.split(d.component).slice(0, 3);
       while (where.length < 3) where.push("");
-      segments.push(["ERR", [...where, codedElement(d.subcomponent)].join(d.component)].join(d.field));
+      segments.push(["ERR", [...where, codedElement(d.subcomponent)].join(d.component), "", "", severity].join(d.field));
     }
   }
   return segments.join("\r");

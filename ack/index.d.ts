@@ -28,13 +28,13 @@ export declare const DEFAULT_DELIMITERS: Readonly<Hl7Delimiters>;
 
 /** One ERR segment. Every field is `undefined` when empty. */
 export interface AckErrorEntry {
-  /** ERR-3.1 (v2.5+), or ERR-1.4.1 (v2.3-2.4 ELD): an HL7 table 0357 code such as `"204"`. */
+  /** ERR-3.1 (v2.5+), or ERR-1.4.1 (v2.3-2.4 ELD): an HL7 table 0357 code such as `"204"`. Unescaped. */
   errorCode: string | undefined;
-  /** ERR-3.2, else ERR-8 (v2.5+); ERR-1.4.2 (ELD). Unescaped. */
+  /** ERR-3.2 (v2.5+) or ERR-1.4.2 (ELD); when that is empty, ERR-8. Unescaped. */
   errorText: string | undefined;
   /** ERR-4.1: `"E"` error, `"W"` warning, `"I"` information (HL7 table 0516). */
   severity: string | undefined;
-  /** ERR-2 as it stands (v2.5+), or ERR-1.1..1.3 joined by the component separator (ELD). */
+  /** ERR-2 as it stands when filled, else ERR-1.1..1.3 joined by the component separator (ELD). */
   location: string | undefined;
 }
 
@@ -164,11 +164,12 @@ export declare function exceptionFromAck(ack: Ack): AckException | null;
 
 /**
  * Parse an ACK message (MLLP frame content, decoded) with its own delimiters. Segments may
- * be separated by `\r`, `\r\n` or `\n`. Throws `AckParseError` when there is no MSH first,
- * no MSA, or MSA-1 is not one of the six codes; `TypeError` when `raw` is neither a string
- * nor a Uint8Array. Bytes are decoded with `options.encoding`: "utf8" (default), "latin1"
- * (true ISO-8859-1), any WHATWG label, an HL7 table 0211 name, or "auto" (the ACK's own
- * MSH-18, else UTF-8); an unknown name throws an Error with `code === "INVALID_INPUT"`.
+ * be separated by `\r`, `\r\n` or `\n`. A batch of ACKs (`[FHS] BHS { MSH MSA [ERR] } BTS
+ * [FTS]`) is read by its first MSA. Throws `AckParseError` when there is no MSH (or FHS/BHS)
+ * first, no MSA, or MSA-1 is not one of the six codes; `TypeError` when `raw` is neither a
+ * string nor a Uint8Array. Bytes are decoded with `options.encoding`: "utf8" (default),
+ * "latin1" (true ISO-8859-1), any WHATWG label, an HL7 table 0211 name, or "auto" (the ACK's
+ * own MSH-18, else UTF-8); an unknown name throws an Error with `code === "INVALID_INPUT"`.
  */
 export declare function parseAck(raw: string | Uint8Array, options?: { encoding?: string }): Ack;
 
@@ -195,9 +196,9 @@ export interface BuildAckOptions {
 /**
  * Build the ACK text (segments joined by `\r`, no trailing `\r`, no MLLP framing) that a
  * receiver returns for `original`, with the original's delimiters, sender and receiver
- * swapped, `MSH-9 = ACK^<trigger>^ACK`, `MSA-2 = original MSH-10`, and for a NAK with an
- * error code an ERR segment (v2.5+ `ERR||loc|code^text^HL70357|sev`, earlier
- * `ERR|^^^code&text&HL70357`). Throws `TypeError` when `original` does not start with MSH
+ * swapped, `MSH-9 = ACK^<trigger>^ACK`, `MSA-2 = original MSH-10`, and for every NAK an ERR
+ * segment (v2.5+ `ERR||loc|code^text^HL70357|sev`, earlier `ERR|^^^code&text&HL70357|||sev`)
+ * whose code is the given one, else HL7 table 0357 `207` for AE/CE and `200` for AR/CR. Throws `TypeError` when `original` does not start with MSH
  * or the code is not one of the six.
  */
 export declare function buildAck(

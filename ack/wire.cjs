@@ -34,6 +34,24 @@ function hexByte(byte) {
   return "0x" + byte.toString(16).toUpperCase().padStart(2, "0");
 }
 
+/**
+ * What bytes outside a frame are, starting with the first stray one: HTTP and TLS answers
+ * are named (a receiver on the wrong port, or one that expects TLS), anything else is shown
+ * as its first byte. The Rust core's frame.rs writes the same messages (vectors: frames.json).
+ */
+function strayBytes(bytes) {
+  const head = String.fromCharCode(...bytes.subarray(0, 5));
+  if (head === "HTTP/") {
+    let line = "";
+    for (let i = 0; i < bytes.length && i < 60 && bytes[i] !== 0x0d && bytes[i] !== 0x0a; i++) line += String.fromCharCode(bytes[i]);
+    return `the receiver answered with HTTP (${JSON.stringify(line)}), not MLLP: wrong port?`;
+  }
+  if ((bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03) {
+    return `the receiver answered with a TLS record (${hexByte(bytes[0])} 0x03), not MLLP: it expects TLS (tls: false is set) or this is the wrong port?`;
+  }
+  return `unexpected byte ${hexByte(bytes[0])} outside an MLLP frame (expected 0x0B)`;
+}
+
 function isPadding(byte) {
   return byte === 0x00 || byte === 0x0d || byte === 0x0a || byte === 0x20 || byte === 0x09;
 }
@@ -70,7 +88,7 @@ class FrameDecoder {
    * @returns {Uint8Array[]}
    */
   push(chunk) {
-    if (!(chunk instanceof Uint8Array)) {
+    if (!isUint8Array(chunk)) {
       throw new TypeError("FrameDecoder.push expects a Uint8Array");
     }
     const frames = [];
@@ -95,7 +113,7 @@ class FrameDecoder {
           this._pieces = [];
           this._length = 0;
         } else if (!isPadding(byte)) {
-          throw fail(`unexpected byte ${hexByte(byte)} outside an MLLP frame (expected 0x0B)`);
+          throw fail(strayBytes(chunk.subarray(at - 1)));
         }
       } else if (state === STATE_INSIDE) {
         const end = chunk.indexOf(END_BLOCK, at);
@@ -177,12 +195,37 @@ function concat(pieces, total) {
 }
 
 /**
+ * Any Uint8Array (a Buffer included), whatever realm made it: `instanceof Uint8Array` misses
+ * those made by node:vm or in another worker, which are bytes all the same.
+ * @param {unknown} value
+ * @returns {value is Uint8Array}
+ */
+function isUint8Array(value) {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === "[object Uint8Array]";
+}
+
+/**
+ * True when the view's buffer was detached (transferred with postMessage or
+ * structuredClone): its bytes are gone and reading them throws.
+ * @param {Uint8Array} view
+ */
+function isDetached(view) {
+  if (view.byteLength !== 0) return false;
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Frame `bytes` for the wire: 0x0B + bytes + 0x1C 0x0D, in one allocation.
  * @param {Uint8Array} bytes
  * @returns {Uint8Array}
  */
 function encodeFrame(bytes) {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("encodeFrame expects a Uint8Array");
+  if (!isUint8Array(bytes)) throw new TypeError("encodeFrame expects a Uint8Array");
   const out = new Uint8Array(bytes.length + 3);
   out[0] = START_BLOCK;
   out.set(bytes, 1);
@@ -215,7 +258,7 @@ function encodeText(text, encoding = "utf8") {
  */
 function decodeText(bytes, encoding = "utf8") {
   const resolved = charsets.resolveEncoding(encoding);
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeText expects a Uint8Array");
+  if (!isUint8Array(bytes)) throw new TypeError("decodeText expects a Uint8Array");
   return charsets.decodeBytes(bytes, charsets.ackCharset(bytes, resolved, "UTF-8"));
 }
 
@@ -289,7 +332,10 @@ function msh10(bytes, charset) {
  */
 function prepareMessage(message, encoding = "utf8") {
   const resolved = charsets.resolveEncoding(encoding);
-  if (typeof message !== "string" && !(message instanceof Uint8Array)) {
+  if (isUint8Array(message) && isDetached(message)) {
+    throw codedError("INVALID_INPUT", "message is a Uint8Array whose buffer was detached (transferred)");
+  }
+  if (typeof message !== "string" && !isUint8Array(message)) {
     throw codedError("INVALID_INPUT", "message must be a string or a Uint8Array");
   }
   const charset = charsets.messageCharset(message, resolved);
@@ -346,6 +392,8 @@ function checkBytes(bytes, charset) {
 
 module.exports = {
   FrameDecoder,
+  isUint8Array,
+  isDetached,
   encodeFrame,
   prepareMessage,
   encodeText,

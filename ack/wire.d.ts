@@ -92,3 +92,9 @@ export declare function ackCharset(bytes: Uint8Array, encoding: string, fallback
 export declare function isAsciiCompatible(charset: string): boolean;
 /** Bytes as text in a canonical charset. */
 export declare function decodeBytes(bytes: Uint8Array, charset: string): string;
+
+/** Any Uint8Array (a Buffer included), whatever realm (node:vm, another worker) made it. */
+export declare function isUint8Array(value: unknown): value is Uint8Array;
+
+/** True when the view's buffer was detached (transferred): its bytes are gone. */
+export declare function isDetached(view: Uint8Array): boolean;

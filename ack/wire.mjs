@@ -4,6 +4,8 @@ import cjs from "./wire.cjs";
 
 export const {
   FrameDecoder,
+  isUint8Array,
+  isDetached,
   encodeFrame,
   prepareMessage,
   encodeText,

@@ -115,13 +115,31 @@ function packageManager() {
   return "npm";
 }
 
-function nextSteps(dir, pm) {
-  const run = (script, args) =>
-    pm === "npm" ? `npm run ${script} -- ${args}` : pm === "bun" ? `bun run ${script} ${args}` : `${pm} ${script} ${args}`;
+/**
+ * Whether a local checkout can serve its packages: its dependencies installed (the linked
+ * @glion/mllp-client resolves @glion/ack from the checkout's own node_modules) and the
+ * native addon built. A fresh clone has neither until `npm install` runs there.
+ */
+function checkoutReady(local) {
+  const hasAck = fs.existsSync(path.join(local, "node_modules", "@glion", "ack", "package.json"));
+  const hasAddon = fs.readdirSync(local).some((file) => file.endsWith(".node"));
+  return hasAck && hasAddon;
+}
+
+/** A directory as the user should type it: relative to where they are when that is shorter. */
+function shown(dir) {
   const relative = path.relative(process.cwd(), dir);
   const cd = relative === "" ? "." : relative.startsWith("..") ? dir : relative;
+  return /\s/.test(cd) ? JSON.stringify(cd) : cd;
+}
+
+function nextSteps(dir, pm, unbuiltCheckout) {
+  const run = (script, args) =>
+    pm === "npm" ? `npm run ${script} -- ${args}` : pm === "bun" ? `bun run ${script} ${args}` : `${pm} ${script} ${args}`;
+  // The checkout installs with npm whatever runs the app: it is an npm workspaces repo.
+  const first = unbuiltCheckout ? `  (cd ${shown(unbuiltCheckout)} && npm install)   # once: installs the checkout and builds its native addon (cargo)\n` : "";
   return `Next steps:
-  cd ${/\s/.test(cd) ? JSON.stringify(cd) : cd}
+${first}  cd ${shown(dir)}
   ${pm} install
   ${run("send", "--sample adt-a01")}
 
@@ -201,12 +219,17 @@ function main(argv) {
   fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
 
   console.log(`Created ${pkg.name} in ${target} from the ${example} example.`);
+  const unbuilt = local && !checkoutReady(local) ? local : undefined;
   if (local) {
     console.log(`The @glion packages point at the local checkout ${local} (file: dependencies).`);
-    console.log("npm install links them and runs the checkout's prepare script (a cargo build of the addon);");
-    console.log("when the addon is already built, `npm install --ignore-scripts` skips that.");
+    if (unbuilt) {
+      console.log(`That checkout is not installed yet (no node_modules or no built addon): run \`npm install\` in ${local} first.`);
+    } else {
+      console.log("npm install links them and runs the checkout's prepare script (a cargo build of the addon);");
+      console.log("when the addon is already built, `npm install --ignore-scripts` skips that.");
+    }
   }
-  console.log(`\n${nextSteps(target, packageManager())}`);
+  console.log(`\n${nextSteps(target, packageManager(), unbuilt)}`);
   return 0;
 }
 

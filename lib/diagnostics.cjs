@@ -4,7 +4,7 @@
 // `{ host, port, tls, controlId, bytes, pooled }`, to which the outcome adds `ack`
 // (`{ code, controlId }`) and, when the call failed, `error`. Never message content (PHI).
 //
-// Shared by the native entries (lib/native-client.js) and the Workers entry (workers.mjs).
+// Shared by the native entries (lib/native-client.cjs) and the Workers entry (lib/workers.mjs).
 // With no subscriber a call costs one `hasSubscribers` check: the context (MSH-10, the byte
 // count) is only built for a subscriber (bench case "diagnostics", bench/README.md).
 

@@ -3,7 +3,7 @@
 // the constructor; a bad per-call option rejects that call. Nothing here opens a socket.
 
 const { invalidInput } = require("./errors.cjs");
-const { resolveEncoding } = require("@glion/ack/wire");
+const { resolveEncoding, isUint8Array, isDetached } = require("@glion/ack/wire");
 
 const DEFAULTS = Object.freeze({
   tls: true,
@@ -23,7 +23,7 @@ const TLS_KEYS = new Set(["ca", "cert", "key", "passphrase", "servername", "inse
 const SEND_KEYS = new Set(["signal", "ackTimeout"]);
 
 const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-const isBytes = (v) => v instanceof Uint8Array;
+const isBytes = isUint8Array;
 const describe = (v) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "string" ? JSON.stringify(v) : typeof v);
 
 function checkKeys(object, allowed, where) {
@@ -41,8 +41,15 @@ function milliseconds(value, name) {
   return Math.ceil(value);
 }
 
+/** A Uint8Array from any realm; a detached one (its buffer transferred) is INVALID_INPUT. */
+function usableBytes(value, name) {
+  if (isDetached(value)) throw invalidInput(`${name} is a Uint8Array whose buffer was detached (transferred with postMessage or structuredClone)`);
+  return value;
+}
+
 function pem(value, name) {
-  if (typeof value === "string" || isBytes(value)) return value;
+  if (typeof value === "string") return value;
+  if (isBytes(value)) return usableBytes(value, name);
   throw invalidInput(`${name} must be a PEM string or a Uint8Array, got ${describe(value)}`);
 }
 
@@ -114,14 +121,25 @@ function poolOptions(pool) {
   return { max, idleTimeout };
 }
 
+/** What withAbort uses of a signal: an AbortSignal from any realm, or a look-alike. */
+function isAbortSignalLike(signal) {
+  return (
+    signal !== null &&
+    typeof signal === "object" &&
+    typeof signal.aborted === "boolean" &&
+    typeof signal.addEventListener === "function" &&
+    typeof signal.removeEventListener === "function"
+  );
+}
+
 /** Validate per-call options (`send()`/`stream()`). */
 function normalizeSendOptions(options) {
   if (options === undefined || options === null) return { signal: undefined, ackTimeout: undefined };
   if (!isPlainObject(options)) throw invalidInput(`send options must be an object, got ${describe(options)}`);
   checkKeys(options, SEND_KEYS, "");
   const { signal } = options;
-  if (signal !== undefined && (signal === null || typeof signal !== "object" || typeof signal.aborted !== "boolean" || typeof signal.addEventListener !== "function")) {
-    throw invalidInput("signal must be an AbortSignal");
+  if (signal !== undefined && !isAbortSignalLike(signal)) {
+    throw invalidInput(`signal must be an AbortSignal (or have aborted, addEventListener and removeEventListener), got ${describe(signal)}`);
   }
   const ackTimeout = options.ackTimeout === undefined ? undefined : milliseconds(options.ackTimeout, "ackTimeout");
   return { signal, ackTimeout };
@@ -129,7 +147,8 @@ function normalizeSendOptions(options) {
 
 /** The message must be text or bytes; its content is checked by the core. */
 function checkMessageType(message) {
-  if (typeof message === "string" || isBytes(message)) return message;
+  if (typeof message === "string") return message;
+  if (isBytes(message)) return usableBytes(message, "message");
   throw invalidInput(`message must be a string or a Uint8Array, got ${describe(message)}`);
 }
 

@@ -10,7 +10,8 @@ const { MllpClientError, invalidInput, convertError } = require("./errors.cjs");
 const { resolveEncoding } = require("@glion/ack/wire");
 
 const { AckException, buildAck } = ack;
-const KEYS = new Set(["host", "port", "tls", "mode", "reply", "delay", "encoding", "maxFrameBytes"]);
+const KEYS = new Set(["host", "port", "tls", "mode", "reply", "delay", "encoding", "maxFrameBytes", "onAnswered"]);
+const SEGMENT_END = /\r\n|\r|\n/;
 
 /**
  * The message's charset (`encoding`, or with "auto" its MSH-18, UTF-8 when none or unusable)
@@ -51,13 +52,44 @@ function toAckChoice(choice) {
 }
 
 function buildReply(message, choice) {
+  if (/^(FHS|BHS)/.test(message)) return buildBatchReply(message, choice);
   try {
     return buildAck(message, choice.exception ?? choice.code, { text: choice.text });
   } catch {
-    // Not an MSH message (a batch, or garbage): still answer, as a receiver must.
-    const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-    return `MSH|^~\\&|||||${stamp}||ACK|ACK${stamp}|P|2.5\rMSA|${choice.code}||${choice.text ?? ""}`;
+    // Not an MSH message (garbage): still answer, as a receiver must.
+    return fallbackAck(choice);
   }
+}
+
+function fallbackAck(choice) {
+  const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+  return `MSH|^~\\&|||||${stamp}||ACK|ACK${stamp}|P|2.5\rMSA|${choice.code}||${choice.text ?? ""}`;
+}
+
+/**
+ * A batch is answered with a batch of ACKs (`[FHS] BHS { MSH MSA [ERR] } BTS [FTS]`, the
+ * contract's "Batches"): one ACK per message, each with the choice made for the batch.
+ */
+function buildBatchReply(batch, choice) {
+  const segments = batch.split(SEGMENT_END).filter(Boolean);
+  const sep = segments[0][3];
+  const messages = [];
+  let current;
+  for (const segment of segments) {
+    if (segment.startsWith("MSH")) messages.push((current = [segment]));
+    else if (/^(FHS|BHS|BTS|FTS)/.test(segment)) current = undefined;
+    else if (current) current.push(segment);
+  }
+  if (messages.length === 0) return fallbackAck(choice);
+  const header = (name) => segments.find((s) => s.startsWith(name))?.split(sep).slice(0, 2).join(sep) ?? `${name}${sep}^~\\&`;
+  const file = segments[0].startsWith("FHS");
+  const out = [];
+  if (file) out.push(header("FHS"));
+  out.push(header("BHS"));
+  for (const message of messages) out.push(buildAck(message.join("\r"), choice.exception ?? choice.code, { text: choice.text }));
+  out.push(`BTS${sep}${messages.length}`);
+  if (file) out.push(`FTS${sep}1`);
+  return out.join("\r");
 }
 
 /**
@@ -69,9 +101,10 @@ async function startTestReceiver(options = {}) {
   for (const key of Object.keys(options)) {
     if (!KEYS.has(key)) throw invalidInput(`unknown startTestReceiver option ${key}; known: ${[...KEYS].join(", ")}`);
   }
-  const { host = "127.0.0.1", port = 0, tls, mode = "original", reply, delay = 0, encoding = "auto", maxFrameBytes = 64 * 1024 * 1024 } = options;
+  const { host = "127.0.0.1", port = 0, tls, mode = "original", reply, delay = 0, encoding = "auto", maxFrameBytes = 64 * 1024 * 1024, onAnswered } = options;
   if (mode !== "original" && mode !== "enhanced") throw invalidInput(`mode must be "original" or "enhanced", got ${JSON.stringify(mode)}`);
   if (reply !== undefined && typeof reply !== "function") throw invalidInput("reply must be a function");
+  if (onAnswered !== undefined && typeof onAnswered !== "function") throw invalidInput("onAnswered must be a function");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidInput("port must be an integer from 0 to 65535");
   if (typeof delay !== "number" || !(delay >= 0)) throw invalidInput("delay must be a number of milliseconds >= 0");
   try {
@@ -118,6 +151,9 @@ async function startTestReceiver(options = {}) {
       receivedAt: new Date(),
       ackCode: undefined,
       acks: [],
+      answered: [],
+      clientLeft: false,
+      done: false,
     };
     received.push(entry);
     let choice;
@@ -127,16 +163,25 @@ async function startTestReceiver(options = {}) {
       choice = { code: "AE", text: `test receiver reply() failed: ${error && error.message}` };
     }
     entry.ackCode = choice.code;
-    const write = (text) => {
+    /** Write one ACK; false when the client has left (nothing was written). */
+    const write = (text, code) => {
+      if (closed) return false;
+      if (entry.clientLeft || !server.write(event.connection, encodeReply(text, charset, message))) {
+        entry.clientLeft = true;
+        return false;
+      }
       entry.acks.push(text);
-      if (!closed) server.write(event.connection, encodeReply(text, charset, message));
+      entry.answered.push(code);
+      return true;
     };
     const finish = () => {
-      write(buildReply(message, choice));
+      write(buildReply(message, choice), choice.code);
+      entry.done = true;
       for (const w of waiters.splice(0)) w.check();
+      if (onAnswered) onAnswered(entry);
     };
     if (mode === "enhanced") {
-      write(buildReply(message, { code: "CA" }));
+      write(buildReply(message, { code: "CA" }), "CA");
       if (delay > 0) later(delay, finish);
       else finish();
     } else if (delay > 0) later(delay, finish);

@@ -31,6 +31,11 @@ export interface TestReceiverOptions {
   encoding?: "auto" | "utf8" | "latin1" | (string & {});
   /** Largest accepted message frame. Default 64 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Called once per message when its exchange is over: the final ACK was written, or the
+   * client had left (`clientLeft`). For logs that say what the client really got.
+   */
+  onAnswered?: (entry: ReceivedMessage) => void;
 }
 
 export interface ReceivedMessage {
@@ -44,10 +49,16 @@ export interface ReceivedMessage {
   connection: number;
   peer: string;
   receivedAt: Date;
-  /** The (final) ACK code sent. */
+  /** The (final) ACK code chosen (by `reply`, or AA). */
   ackCode: AckCode | undefined;
-  /** Every ACK text sent for this message, in order. */
+  /** Every ACK text written back for this message, in order (a batch gets a batch of ACKs). */
   acks: string[];
+  /** The MSA-1 of each ACK written back, in order: `["CA", "AA"]`, or `["CA"]` when the client left. */
+  answered: AckCode[];
+  /** True when the client had closed the connection before an ACK could be written. */
+  clientLeft: boolean;
+  /** True once the exchange is over (final ACK written, or the client had left). */
+  done: boolean;
 }
 
 export interface TestReceiver {

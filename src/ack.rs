@@ -75,8 +75,10 @@ pub struct Delimiters {
 }
 
 impl Delimiters {
-    fn from_msh(segment: &str) -> Option<Delimiters> {
-        let mut chars = segment.strip_prefix("MSH")?.chars();
+    /// From a header segment (`MSH`, or `FHS`/`BHS` opening a batch): the character after
+    /// the name is the field separator, the next ones up to it are MSH-2.
+    fn from_header(segment: &str) -> Option<Delimiters> {
+        let mut chars = segment.get(3..)?.chars();
         let field = chars.next()?;
         let mut encoding = chars.take_while(|&c| c != field);
         let mut next_or = |default| encoding.next().unwrap_or(default);
@@ -88,6 +90,17 @@ impl Delimiters {
             subcomponent: next_or('&'),
         })
     }
+}
+
+/// Spaces and tabs around MSA-1 and MSA-2 are dropped; no other character is (a U+00A0 or
+/// U+FEFF there is data, and the ACK is judged on it): the same rule as `@glion/ack`.
+fn trim_blanks(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
+}
+
+/// Segment names that end one message of a batch (`[FHS] BHS { MSH MSA [ERR] } BTS [FTS]`).
+fn ends_message(name: &str) -> bool {
+    matches!(name, "MSH" | "BHS" | "BTS" | "FHS" | "FTS")
 }
 
 fn malformed(reason: &str) -> MllpError {
@@ -119,26 +132,39 @@ fn subcomponent<'a>(component: &'a str, d: &Delimiters, n: usize) -> &'a str {
 
 pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
     let mut segments = raw.split(['\r', '\n']).filter(|s| !s.is_empty());
-    let msh = segments
+    let first = segments
         .next()
         .ok_or_else(|| malformed("the frame is empty"))?;
-    if !msh.starts_with("MSH") {
-        return Err(malformed("the first segment is not MSH"));
+    // A byte order mark before the header (a receiver writing "UTF-8 with BOM") is skipped.
+    let header = first.strip_prefix('\u{FEFF}').unwrap_or(first);
+    if !(header.starts_with("MSH") || header.starts_with("FHS") || header.starts_with("BHS")) {
+        return Err(malformed(
+            "the first segment is not MSH (or FHS/BHS for a batch)",
+        ));
     }
-    let d = Delimiters::from_msh(msh).ok_or_else(|| malformed("MSH has no field separator"))?;
+    let d =
+        Delimiters::from_header(header).ok_or_else(|| malformed("MSH has no field separator"))?;
 
+    // The first MSA decides; the ERR segments read are those of the message it belongs to
+    // (a plain ACK has one message; a batch of ACKs has one per MSH).
     let mut msa: Option<Vec<&str>> = None;
     let mut errors = Vec::new();
     for segment in segments {
         let fields: Vec<&str> = segment.split(d.field).collect();
         match fields[0] {
+            name if ends_message(name) => {
+                if msa.is_some() {
+                    break;
+                }
+                errors.clear();
+            }
             "MSA" if msa.is_none() => msa = Some(fields),
             "ERR" => errors.push(parse_err(&fields, &d)),
             _ => {}
         }
     }
     let msa = msa.ok_or_else(|| malformed("no MSA segment"))?;
-    let code_text = field(&msa, 1).trim();
+    let code_text = trim_blanks(field(&msa, 1));
     let code = AckCode::parse(code_text)
         .ok_or_else(|| malformed(&format!("unknown MSA-1 acknowledgment code {code_text:?}")))?;
     let (error_code, severity) = errors
@@ -147,7 +173,7 @@ pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
         .unwrap_or((None, None));
     Ok(Ack {
         code,
-        control_id: field(&msa, 2).trim().to_string(),
+        control_id: trim_blanks(field(&msa, 2)).to_string(),
         message: non_empty(field(&msa, 3)).map(|t| unescape(t, &d)),
         error_code,
         severity,
@@ -159,15 +185,17 @@ pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
 fn parse_err(fields: &[&str], d: &Delimiters) -> AckErrorDetail {
     // v2.5+: ERR-2 location (ERL), ERR-3 code (CWE: identifier^text^system), ERR-4
     // severity, ERR-8 user message. v2.3-2.4: ERR-1 (ELD: segment^sequence^field^code&text).
-    let err3 = field(fields, 3);
-    let eld = field(fields, 1).split(d.repetition).next().unwrap_or("");
+    // Only the first repetition of ERR-1, ERR-2 and ERR-3 is read.
+    let first_repetition = |n: usize| field(fields, n).split(d.repetition).next().unwrap_or("");
+    let err3 = first_repetition(3);
+    let eld = first_repetition(1);
     let (code, text) = if err3.is_empty() {
         let coded = component(eld, d, 4);
         (subcomponent(coded, d, 1), subcomponent(coded, d, 2))
     } else {
         (component(err3, d, 1), component(err3, d, 2))
     };
-    let location = non_empty(field(fields, 2).split(d.repetition).next().unwrap_or(""))
+    let location = non_empty(first_repetition(2))
         .map(str::to_string)
         .or_else(|| {
             let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
@@ -290,7 +318,7 @@ mod tests {
 
     #[test]
     fn unknown_and_unterminated_escapes_kept() {
-        let d = Delimiters::from_msh("MSH|^~\\&").unwrap();
+        let d = Delimiters::from_header("MSH|^~\\&").unwrap();
         assert_eq!(unescape("a\\H\\b\\N\\", &d), "a\\H\\b\\N\\");
         assert_eq!(unescape("x\\F", &d), "x\\F");
         assert_eq!(unescape("\\XC3A9\\", &d), "é");

@@ -35,6 +35,25 @@ fn is_padding(byte: u8) -> bool {
     matches!(byte, 0x00 | 0x0D | 0x0A | 0x20 | 0x09)
 }
 
+/// What bytes outside a frame are, starting with the first stray one: HTTP and TLS answers
+/// are named (a receiver on the wrong port, or one that expects TLS), anything else is shown
+/// as its first byte. `ack/wire.js` writes the same messages (vectors: frames.json).
+fn stray_bytes(bytes: &[u8]) -> String {
+    const HINT: &str = "not MLLP";
+    if bytes.starts_with(b"HTTP/") {
+        let line: String =
+            bytes.iter().take_while(|&&b| b != b'\r' && b != b'\n').take(60).map(|&b| char::from(b)).collect();
+        return format!("the receiver answered with HTTP ({line:?}), {HINT}: wrong port?");
+    }
+    if matches!(bytes, [0x15 | 0x16, 0x03, ..]) {
+        return format!(
+            "the receiver answered with a TLS record (0x{:02X} 0x03), {HINT}: it expects TLS (tls: false is set) or this is the wrong port?",
+            bytes[0]
+        );
+    }
+    format!("unexpected byte 0x{:02X} outside an MLLP frame (expected 0x0B)", bytes[0])
+}
+
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_frame_bytes: usize,
@@ -70,9 +89,7 @@ impl FrameDecoder {
                         self.state = State::Inside;
                         self.content.clear();
                     } else if !is_padding(byte) {
-                        return Err(MllpError::MalformedFrame(format!(
-                            "unexpected byte 0x{byte:02X} outside an MLLP frame (expected 0x0B)"
-                        )));
+                        return Err(MllpError::MalformedFrame(stray_bytes(&input[at - 1..])));
                     }
                 }
                 State::Inside => {

@@ -154,9 +154,8 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
         (Some(cert), Some(key)) => {
             let chain = parse_certs(cert, "tls.cert")?;
             let key = parse_key(key, opts.passphrase.as_deref(), "tls.key")?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                invalid(format!("tls.key does not fit tls.cert or is unusable: {e}"))
-            })?
+            builder
+                .with_client_cert_resolver(Arc::new(ClientIdentity(client_identity(chain, key)?)))
         }
         (Some(_), None) => return Err(invalid("tls.cert is given without tls.key".into())),
         (None, Some(_)) => return Err(invalid("tls.key is given without tls.cert".into())),
@@ -168,6 +167,77 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
         config: Arc::new(config),
         server_name,
     })
+}
+
+/// The client's certificate chain and key, checked only for what the client must know: the
+/// key is usable and is the pair of the first certificate's public key. The certificate
+/// itself (version, extensions, validity) is the server's to judge: rustls' own
+/// `with_client_auth_cert` reads it with webpki, which refuses X.509 v1 certificates, still
+/// issued by many hospital PKIs.
+fn client_identity(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::sign::CertifiedKey>, MllpError> {
+    use x509_cert::der::{Decode, Encode};
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| invalid(format!("tls.key is not a usable private key: {e}")))?;
+    let certificate = x509_cert::Certificate::from_der(&chain[0]).map_err(|e| {
+        invalid(format!(
+            "tls.cert: its first certificate is not a readable X.509 certificate: {e}"
+        ))
+    })?;
+    let cert_spki = certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| invalid(format!("tls.cert: its public key cannot be read: {e}")))?;
+    // A key type whose public half rustls cannot derive is left to the handshake.
+    if let Some(key_spki) = signing_key.public_key() {
+        if key_spki.as_ref() != cert_spki.as_slice() {
+            return Err(invalid(format!(
+                "tls.key is not the private key of tls.cert: the certificate's public key ({}) does not match the key ({})",
+                describe_spki(&cert_spki),
+                describe_spki(key_spki.as_ref()),
+            )));
+        }
+    }
+    Ok(Arc::new(rustls::sign::CertifiedKey::new(
+        chain,
+        signing_key,
+    )))
+}
+
+/// "RSA", "EC", "Ed25519" or the algorithm OID of a DER SubjectPublicKeyInfo, for messages.
+fn describe_spki(der: &[u8]) -> String {
+    use x509_cert::der::Decode;
+    match x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(der) {
+        Ok(spki) => match spki.algorithm.oid.to_string().as_str() {
+            "1.2.840.113549.1.1.1" => "RSA".into(),
+            "1.2.840.10045.2.1" => "EC".into(),
+            "1.3.101.112" => "Ed25519".into(),
+            oid => oid.to_string(),
+        },
+        Err(_) => "unreadable".into(),
+    }
+}
+
+/// Always presents the one client identity; the server decides whether it is good.
+#[derive(Debug)]
+struct ClientIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientIdentity {
+    fn resolve(
+        &self,
+        _root_hints: &[&[u8]],
+        _schemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// Server side for the test receiver: certificate chain, key, and optionally a CA that

@@ -16,9 +16,7 @@ fn cases(file: &str) -> Vec<Value> {
 
 /// A Latin-1 string of the vector files as the bytes it stands for.
 fn bytes(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).expect("byte strings hold chars 0..=255"))
-        .collect()
+    text.chars().map(|c| u8::try_from(u32::from(c)).expect("byte strings hold chars 0..=255")).collect()
 }
 
 fn opt(v: &Value) -> Option<String> {
@@ -76,6 +74,19 @@ fn frame_vectors() {
             let (frames, end) = run_decoder(&input, step, max);
             assert_eq!(frames, want_frames, "{name} (chunks of {step}): frames");
             assert_eq!(end, want_end, "{name} (chunks of {step}): end");
+        }
+        if let Some(want) = case["messageIncludes"].as_str() {
+            // the error's text, with the input read whole
+            let mut dec = FrameDecoder::new(max);
+            let mut rest = input.as_slice();
+            let message = loop {
+                match dec.decode(rest) {
+                    Ok((used, _)) => rest = &rest[used..],
+                    Err(e) => break e.to_string(),
+                }
+                assert!(!rest.is_empty(), "{name}: no error");
+            };
+            assert!(message.contains(want), "{name}: {message:?} does not contain {want:?}");
         }
     }
 }

@@ -68,29 +68,41 @@ test("v2.3 ERR uses the ELD form ERR-1", () => {
     text,
     `MSH|^~\\&|RECVAPP|RECVFAC|SENDAPP|SENDFAC|${STAMP}||ACK^A04^ACK|ACK00003|P|2.3\r` +
       "MSA|AE|MSG00002|Patient not found\r" +
-      "ERR|^^^204&Patient not found&HL70357",
+      "ERR|^^^204&Patient not found&HL70357|||E",
   );
   const located = buildAck(V23, error, { controlId: "A", timestamp: STAMP, location: "PID^1^3" });
-  assert.equal(located.split("\r")[2], "ERR|PID^1^3^204&Patient not found&HL70357");
+  assert.equal(located.split("\r")[2], "ERR|PID^1^3^204&Patient not found&HL70357|||E");
 });
 
 test("version is compared numerically from MSH-12.1", () => {
   const withVersion = (version) => V25.replace("|P|2.5\r", `|P|${version}\r`);
   const err = (version) =>
     buildAck(withVersion(version), "AE", { controlId: "A", timestamp: STAMP, errorCode: "207", text: "x" }).split("\r")[2];
-  assert.equal(err("2.4"), "ERR|^^^207&x&HL70357");
-  assert.equal(err("2.2"), "ERR|^^^207&x&HL70357");
+  assert.equal(err("2.4"), "ERR|^^^207&x&HL70357|||E");
+  assert.equal(err("2.2"), "ERR|^^^207&x&HL70357|||E");
   assert.equal(err("2.5.1"), "ERR|||207^x^HL70357|E");
   assert.equal(err("2.8"), "ERR|||207^x^HL70357|E");
   assert.equal(err("2.10"), "ERR|||207^x^HL70357|E");
-  assert.equal(err("2.3.1^USA"), "ERR|^^^207&x&HL70357");
+  assert.equal(err("2.3.1^USA"), "ERR|^^^207&x&HL70357|||E");
 });
 
-test("NAK without an error code has no ERR segment", () => {
+test("every NAK has an ERR segment: without an error code, HL7 0357 207 for AE/CE and 200 for AR/CR", () => {
   const text = buildAck(V25, new AckCommitReject("Queue full"), { controlId: "A", timestamp: STAMP });
-  assert.deepEqual(text.split("\r").slice(1), ["MSA|CR|MSG00001|Queue full"]);
+  assert.deepEqual(text.split("\r").slice(1), ["MSA|CR|MSG00001|Queue full", "ERR|||200^Queue full^HL70357|E"]);
   const plain = buildAck(V25, "AR", { controlId: "A", timestamp: STAMP });
-  assert.deepEqual(plain.split("\r").slice(1), ["MSA|AR|MSG00001"]);
+  assert.deepEqual(plain.split("\r").slice(1), ["MSA|AR|MSG00001", "ERR|||200^Unsupported message type^HL70357|E"]);
+  const ae = buildAck(V25, new AckApplicationError("Nope"), { controlId: "A", timestamp: STAMP });
+  assert.deepEqual(ae.split("\r").slice(1), ["MSA|AE|MSG00001|Nope", "ERR|||207^Nope^HL70357|E"]);
+  const ce = buildAck(V23, "CE", { controlId: "A", timestamp: STAMP });
+  assert.deepEqual(ce.split("\r").slice(2), ["ERR|^^^207&Application internal error&HL70357|||E"]);
+  const empty = buildAck(V25, "AE", { controlId: "A", timestamp: STAMP, errorCode: "" });
+  assert.equal(empty.split("\r")[2], "ERR|||207^Application internal error^HL70357|E");
+  for (const code of ["AE", "AR", "CE", "CR"]) {
+    const parsed = parseAck(buildAck(V25, code));
+    assert.equal(parsed.errors.length, 1, code);
+    assert.equal(parsed.errorCode, code[1] === "E" ? "207" : "200", code);
+    assert.equal(parsed.severity, "E", code);
+  }
 });
 
 test("AA never gets an ERR segment, even with an errorCode option", () => {
@@ -131,7 +143,7 @@ test("custom delimiters are used for the whole ACK, escapes included", () => {
 test("custom delimiters, v2.3 ELD uses the custom subcomponent separator", () => {
   const original = "MSH#*!@%#SEND#SFAC#RECV#RFAC#20240101120000##ADT*A01#C1#P#2.3";
   const text = buildAck(original, "AE", { controlId: "A1", timestamp: STAMP, errorCode: "103", text: "a%b" });
-  assert.equal(text.split("\r")[2], "ERR#***103%a@T@b%HL70357");
+  assert.equal(text.split("\r")[2], "ERR#***103%a@T@b%HL70357###E");
   const parsed = parseAck(text);
   assert.equal(parsed.errors[0].errorText, "a%b");
   assert.equal(parsed.errorCode, "103");
@@ -178,9 +190,11 @@ function roundTrip(original, version) {
       const e = codeOrException;
       assert.equal(parsed.code, e.code, label);
       assert.equal(parsed.message, e.message, label);
-      assert.equal(parsed.errorCode, e.errorCode, label);
-      // v2.3/2.4 ERR has no severity field: it cannot survive the trip
-      assert.equal(parsed.severity, version === "2.5" && e.errorCode !== undefined ? e.severity ?? "E" : undefined, label);
+      // without one, buildAck writes HL7 0357's generic code (207 for AE/CE, 200 for AR/CR)
+      assert.equal(parsed.errorCode, e.errorCode ?? (e.code[1] === "E" ? "207" : "200"), label);
+      // v2.3/2.4 get ERR-4 too, so the severity survives in every version
+      assert.equal(parsed.severity, e.severity ?? "E", label);
+      assert.equal(parsed.errors[0].errorText, e.message, label);
       const back = exceptionFromAck(parsed);
       assert.equal(back.constructor, e.constructor, label);
       assert.equal(back.message, e.message, label);
@@ -236,7 +250,7 @@ test("original given as bytes, with LF separators, or with only 2 encoding chara
   const latin1 = Uint8Array.from("MSH|^~\\&|S\xe9|F|R|F|2024||ADT^A01|C1|P|2.5", (c) => c.charCodeAt(0));
   assert.equal(buildAck(latin1, "AA", { controlId: "A", timestamp: STAMP, encoding: "latin1" }).split("|")[4], "S\u00e9");
   const two = buildAck("MSH|^~|S|F|R|F|2024||ADT^A01|C1|P|2.3", "AE", { controlId: "A", timestamp: STAMP, errorCode: "207", text: "a&b" });
-  assert.equal(two.split("\r")[2], "ERR|^^^207&a\\T\\b&HL70357");
+  assert.equal(two.split("\r")[2], "ERR|^^^207&a\\T\\b&HL70357|||E");
   assert.equal(parseAck(two).errors[0].errorText, "a&b");
 });
 

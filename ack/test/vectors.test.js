@@ -42,7 +42,7 @@ function run(testCase, chunks) {
       assert.equal(error.code, "MALFORMED_FRAME", `unexpected error ${error.message}`);
       assert.ok(Array.isArray(error.frames), "a MALFORMED_FRAME error carries error.frames");
       for (const frame of error.frames) frames.push(latin1Of(frame));
-      return { frames, error: error.code, eof: undefined };
+      return { frames, error: error.code, eof: undefined, message: error.message };
     } finally {
       copy.fill(0x21);
     }
@@ -113,6 +113,7 @@ for (const c of frameCases) {
       assert.deepEqual(got.frames, c.frames, `frames (${label})`);
       assert.equal(got.error, c.error, `error (${label})`);
       if (c.error === null) assert.equal(got.eof, c.eof, `eof (${label})`);
+      if (c.messageIncludes !== undefined && mode === "whole") assert.ok(got.message.includes(c.messageIncludes), `${got.message} includes ${c.messageIncludes}`);
     }
   });
 }

@@ -177,3 +177,30 @@ test("prepareMessage: MSH-10 decoded with the encoding", () => {
   assert.equal(prepareMessage("MSH|^~\\&|S|F|R|F|2024||ADT^A01|Cé|P|2.5", "utf8").controlId, "Cé");
   assert.equal(prepareMessage(Buffer.from("MSH|^~\\&|S|F|R|F|2024||ADT^A01|BUF1")).controlId, "BUF1", "Buffer is a Uint8Array");
 });
+
+test("any-realm Uint8Array is bytes for prepareMessage, FrameDecoder, encodeFrame, decodeText; a detached one is INVALID_INPUT", () => {
+  const vm = require("node:vm");
+  const { prepareMessage: prepare, FrameDecoder: Decoder, encodeFrame: encode, decodeText: decode, isUint8Array, isDetached } = require("../wire.cjs");
+  const make = vm.runInNewContext("(codes) => Uint8Array.from(codes)");
+  const text = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|X1|P|2.5\nPID|1";
+  const foreign = make(Array.from(text, (c) => c.charCodeAt(0)));
+  assert.equal(foreign instanceof Uint8Array, false);
+  assert.equal(isUint8Array(foreign), true);
+  assert.equal(isUint8Array(Buffer.from("x")), true);
+  assert.equal(isUint8Array(new Uint16Array(2)), false);
+  assert.equal(isUint8Array({ [Symbol.toStringTag]: "Uint8Array" }), false);
+  const prepared = prepare(foreign, "utf8");
+  assert.equal(prepared.controlId, "X1");
+  assert.equal(decode(prepared.bytes, "utf8"), text.replace("\n", "\r"));
+  assert.equal(decode(foreign, "latin1"), text);
+  const framed = make([0x0b, 0x41, 0x1c, 0x0d]);
+  assert.deepEqual(new Decoder().push(framed).map((f) => Array.from(f)), [[0x41]]);
+  assert.deepEqual(Array.from(encode(make([0x41]))), [0x0b, 0x41, 0x1c, 0x0d]);
+
+  const buffer = new ArrayBuffer(8);
+  const detached = new Uint8Array(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.equal(isDetached(detached), true);
+  assert.equal(isDetached(new Uint8Array(0)), false);
+  assert.throws(() => prepare(detached, "utf8"), (error) => error.code === "INVALID_INPUT" && /detached/.test(error.message));
+});

@@ -2,6 +2,7 @@
 //! Errors cross as a JSON reason that `lib/errors.cjs` turns back into `MllpClientError`.
 
 mod charset;
+mod ack_for_tests;
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;

@@ -6,12 +6,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-/** Exit codes of send.ts and stream.ts. */
-export const EXIT_OK = 0; // AA (or CA) acknowledgment
-export const EXIT_NAK = 1; // AE / AR / CE / CR: the receiver answered with a NAK
-export const EXIT_TRANSPORT = 2; // MllpClientError: no ACK (refused, timeout, closed, bad frame...)
-export const EXIT_USAGE = 64; // bad flags
-export const EXIT_NOINPUT = 66; // --file cannot be read
+import { EXIT_CODES } from "@glion/mllp-client/node";
+
+/**
+ * Exit codes of send.ts and stream.ts: the library's table, shared with its `mllp` CLI
+ * (0 accepted, 1 NAK, 2 transport failure, 64 bad flags, 65 not an HL7v2 message,
+ * 66 unreadable --file).
+ */
+export const EXIT = EXIT_CODES;
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 2575;
@@ -56,7 +58,7 @@ function samplesHelp(): string {
 function usageError(message: string, usage: string): never {
   console.error(`error: ${message}`);
   console.error(`${usage.split("\n", 1)[0]}  (--help lists the flags${usage.includes("Samples") ? " and samples" : ""})`);
-  process.exit(EXIT_USAGE);
+  process.exit(EXIT.USAGE);
 }
 
 function parsePort(value: string, usage: string, allowZero = false): number {
@@ -115,8 +117,8 @@ Options:
 Samples (samples/):
 ${samplesHelp()}
 
-Exit codes: ${EXIT_OK} accepted (AA/CA), ${EXIT_NAK} NAK (AE/AR/CE/CR), ${EXIT_TRANSPORT} transport error (MllpClientError),
-${EXIT_USAGE} bad flags, ${EXIT_NOINPUT} unreadable --file.`;
+Exit codes: ${EXIT.OK} accepted (AA/CA), ${EXIT.NAK} NAK (AE/AR/CE/CR), ${EXIT.TRANSPORT} transport error (MllpClientError),
+${EXIT.USAGE} bad flags, ${EXIT.DATA} not an HL7v2 message, ${EXIT.NO_INPUT} unreadable --file.`;
 }
 
 export function parseSendArgs(command: "send" | "stream", argv: string[] = process.argv.slice(2)): SendCli {
@@ -130,7 +132,7 @@ export function parseSendArgs(command: "send" | "stream", argv: string[] = proce
   });
   if (values.help) {
     console.log(usage);
-    process.exit(EXIT_OK);
+    process.exit(EXIT.OK);
   }
   if (values.sample !== undefined && values.file !== undefined) usageError("use either --sample or --file, not both", usage);
 
@@ -150,7 +152,7 @@ export function parseSendArgs(command: "send" | "stream", argv: string[] = proce
       message = readFileSync(values.file);
     } catch (error) {
       console.error(`error: cannot read --file ${values.file}: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(EXIT_NOINPUT);
+      process.exit(EXIT.NO_INPUT);
     }
   } else {
     const name = (values.sample ?? DEFAULT_SAMPLE).replace(/\.hl7$/, "");
@@ -202,7 +204,7 @@ export function parseReceiveArgs(argv: string[] = process.argv.slice(2)): Receiv
   });
   if (values.help) {
     console.log(receiveUsage);
-    process.exit(EXIT_OK);
+    process.exit(EXIT.OK);
   }
   const code = (values.code ?? "AA").toUpperCase();
   if (!FINAL_CODES.includes(code as FinalCode)) {

@@ -9,15 +9,9 @@
 
 import { startTestReceiver } from "@glion/mllp-client/testing";
 
-import { EXIT_TRANSPORT, parseReceiveArgs } from "./args.js";
+import { EXIT, parseReceiveArgs } from "./args.js";
 
 const { host, port, enhanced, code, delay } = parseReceiveArgs();
-
-/** MSH-n of the message's first segment (MSH-1 is the field separator itself). */
-function headerField(message: string, n: number): string {
-  const header = message.split(/\r\n|\r|\n/, 1)[0] ?? "";
-  return header.split(header.charAt(3) || "|")[n - 1] ?? "";
-}
 
 const answer = enhanced ? `CA, then ${code}` : code;
 
@@ -28,18 +22,27 @@ try {
     port,
     mode: enhanced ? "enhanced" : "original",
     delay,
-    reply(message, info) {
-      const time = new Date().toISOString();
-      console.log(
-        `${time}  ${headerField(message, 9)}  controlId=${headerField(message, 10)}  from ${info.peer}  -> ${answer}`,
-      );
+    reply() {
       if (code === "AA") return "AA";
       return { code, text: `Rejected by the test receiver (--code ${code})`, errorCode: "207", severity: "E" };
     },
+    // One line per message once its exchange is over, with what the client really got: a
+    // client that leaves after the CA did not get the final ACK.
+    onAnswered(entry) {
+      const got = entry.answered.join(", then ") || "nothing";
+      const left = entry.clientLeft ? ` (the client left before the ${entry.ackCode})` : "";
+      console.log(
+        `${entry.receivedAt.toISOString()}  ${entry.messageType ?? ""}  controlId=${entry.controlId ?? ""}  from ${entry.peer}  -> ${got}${left}`,
+      );
+    },
   });
 } catch (error) {
-  console.error(`error: cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(EXIT_TRANSPORT);
+  // The error already says where ("cannot listen on 127.0.0.1:2575: Address in use ...").
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof Error && /in use/i.test(error.message)) {
+    console.error(`  Is another receiver running on port ${port}? Stop it, or pick another one with --port.`);
+  }
+  process.exit(EXIT.TRANSPORT);
 }
 
 console.log(

@@ -1,10 +1,15 @@
-// How send.ts and stream.ts report a failure: a NAK on stderr with exit 1, a transport
-// failure on stderr with exit 2.
+// How send.ts and stream.ts report a failure on stderr, with the library's exit code for it
+// (exitCodeFor: 1 NAK, 2 transport failure, 65 a message the client refused).
 
 import { AckApplicationError, AckApplicationReject, AckException } from "@glion/ack";
-import { MllpClientError } from "@glion/mllp-client/node";
+import { exitCodeFor, MllpClientError } from "@glion/mllp-client/node";
 
-import { EXIT_NAK, EXIT_TRANSPORT, isLoopback } from "./args.js";
+import { isLoopback } from "./args.js";
+
+/** An HL7 message's segments one per line (they are separated by CR on the wire). */
+export function segments(raw: string): string {
+  return raw.split(/\r\n|\r|\n/).filter(Boolean).join("\n");
+}
 
 /** The spec's error handling: each class of failure, most specific first. */
 export function reportFailure(error: unknown, host: string, port: number): void {
@@ -31,7 +36,8 @@ export function reportNak(error: AckException, meaning: string): void {
   console.error(`  text (MSA-3): ${error.message}`);
   console.error(`  errorCode (ERR-3): ${error.errorCode ?? "none"}  severity (ERR-4): ${error.severity ?? "none"}`);
   console.error(`  controlId (MSA-2): ${error.controlId ?? ""}`);
-  process.exitCode = EXIT_NAK;
+  if (error.raw) console.error(`  raw NAK:\n${segments(error.raw).replace(/^/gm, "    ")}`);
+  process.exitCode = exitCodeFor(error);
 }
 
 export function reportTransportError(error: MllpClientError, host: string, port: number): void {
@@ -40,5 +46,5 @@ export function reportTransportError(error: MllpClientError, host: string, port:
     console.error(`  Is a receiver listening on ${host}:${port}? Start one with \`npm run receive\` in another terminal.`);
   }
   if (error.sent) console.error("  The message was sent before the failure: the receiver may have it.");
-  process.exitCode = EXIT_TRANSPORT;
+  process.exitCode = exitCodeFor(error);
 }
