@@ -18,6 +18,7 @@ const { runProcess, pathWithoutCargo } = require("./helpers.js");
 const { currentPlatform, platformOfTriple } = require("../lib/addon.cjs");
 
 const REPO = path.resolve(__dirname, "..");
+const DENO = path.join(REPO, "node_modules", ".bin", "deno");
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "glion-install-"));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -35,34 +36,37 @@ function projectWithoutAddon(name, editPackage = (pkg) => pkg) {
   }
   fs.writeFileSync(path.join(installed, "package.json"), JSON.stringify(editPackage(structuredClone(PKG)), null, 2));
   fs.cpSync(path.join(REPO, "ack"), path.join(project, "node_modules", "@glion", "ack"), { recursive: true, filter: (src) => !src.includes(`${path.sep}test`) });
-  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true }));
+  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true, dependencies: { "@glion/mllp-client": PKG.version, "@glion/ack": PKG.version } }));
   return project;
 }
 
-/** Loads the package by require() and by import in a fresh Node; returns both results. */
-async function loadBoth(project) {
+/** Loads the package by require() and by import in a fresh Node, and in Deno; returns the results. */
+async function loadEach(project) {
   const cjs = await runProcess(process.execPath, ["-e", 'require("@glion/mllp-client")'], { cwd: project });
   const esm = await runProcess(process.execPath, ["--input-type=module", "-e", 'await import("@glion/mllp-client")'], { cwd: project });
-  return [cjs, esm];
+  const script = path.join(project, "load.mjs");
+  fs.writeFileSync(script, 'await import("@glion/mllp-client/deno");\n');
+  const deno = await runProcess(DENO, ["run", "--allow-read", "--allow-ffi", "--allow-env", "--node-modules-dir=manual", script], { cwd: project, env: { ...process.env, NO_COLOR: "1" } });
+  return { "node require": cjs, "node import": esm, deno };
 }
 
-function assertTwoWaysOut(result, platform) {
-  assert.notEqual(result.code, 0, `loading must fail: ${result.stdout}`);
+function assertTwoWaysOut(runtime, result, platform) {
+  assert.notEqual(result.code, 0, `${runtime}: loading must fail: ${result.stdout}`);
   assert.match(result.stderr, new RegExp(`@glion/mllp-client.*${platform}`));
   assert.match(result.stderr, /install Rust from https:\/\/rustup\.rs and build it from source/);
   assert.match(result.stderr, /use a platform with a prebuilt binary/);
-  assert.match(result.stderr, /ERR_GLION_NO_NATIVE_ADDON/);
+  if (runtime !== "deno") assert.match(result.stderr, /ERR_GLION_NO_NATIVE_ADDON/, "Node prints the error's code"); // Deno does not print it
   assert.doesNotMatch(result.stderr.split("\n").find((line) => line.startsWith("Error")) ?? "", /npm has a bug/);
 }
 
-test("install: a platform without a prebuilt binary gets its name, the prebuilt list and the two ways out (require and import)", async () => {
+test("install: a platform without a prebuilt binary gets its name, the prebuilt list and the two ways out (require, import, Deno)", async () => {
   const platform = currentPlatform();
   const ownTriple = PKG.napi.targets.find((triple) => platformOfTriple(triple) === platform);
   assert.ok(ownTriple, `this machine (${platform}) is one of napi.targets`);
   // This machine's platform taken out of napi.targets: the package as it would be on a platform with no binary.
   const project = projectWithoutAddon("no-prebuilt", (pkg) => ({ ...pkg, napi: { ...pkg.napi, targets: pkg.napi.targets.filter((t) => t !== ownTriple) } }));
-  for (const result of await loadBoth(project)) {
-    assertTwoWaysOut(result, platform);
+  for (const [runtime, result] of Object.entries(await loadEach(project))) {
+    assertTwoWaysOut(runtime, result, platform);
     assert.match(result.stderr, new RegExp(`has no prebuilt native addon for ${platform} \\(prebuilt: `));
     assert.match(result.stderr, /darwin-arm64/, "the platforms that have one are listed");
   }
@@ -71,8 +75,8 @@ test("install: a platform without a prebuilt binary gets its name, the prebuilt 
 test("install: a platform with a binary whose package is missing names that package, then the two ways out", async () => {
   const platform = currentPlatform();
   const project = projectWithoutAddon("package-missing");
-  for (const result of await loadBoth(project)) {
-    assertTwoWaysOut(result, platform);
+  for (const [runtime, result] of Object.entries(await loadEach(project))) {
+    assertTwoWaysOut(runtime, result, platform);
     assert.match(result.stderr, new RegExp(`the native addon for ${platform} did not load`));
     assert.match(result.stderr, new RegExp(`optional dependency @glion/mllp-client-${platform}`));
   }
