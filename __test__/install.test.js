@@ -115,3 +115,18 @@ test("install: npm/<platform>/ is one package per napi target; the checkout list
     if (dir.endsWith("-musl")) assert.deepEqual(pkg.libc, ["musl"]);
   }
 });
+
+const CHECK_GLIBC_SKIP = currentPlatform() !== "linux-x64-gnu"
+  ? `the check reads a Linux x64 glibc addon; this is ${currentPlatform()}`
+  : spawnSync("objdump", ["--version"]).status !== 0 && "objdump (binutils) is not installed";
+
+test("install: check-glibc reads objdump -T: a symbol version above the limit fails, listing it", { skip: CHECK_GLIBC_SKIP }, async () => {
+  const addon = path.join(REPO, "mllp-client.linux-x64-gnu.node");
+  // Every x86_64 glibc build imports memcpy@GLIBC_2.14 (its 2.2.5 version was replaced then).
+  const tooOld = await runProcess(process.execPath, [path.join(REPO, "scripts", "check-glibc.js"), addon, "2.13"]);
+  assert.equal(tooOld.code, 1, `${tooOld.stdout}\n${tooOld.stderr}`);
+  assert.match(tooOld.stderr, /^mllp-client\.linux-x64-gnu\.node needs glibc newer than 2\.13: .*GLIBC_2\.14: [^;]*\bmemcpy\b/m);
+  const newest = await runProcess(process.execPath, [path.join(REPO, "scripts", "check-glibc.js"), addon, "99.0"]);
+  assert.equal(newest.code, 0, `${newest.stdout}\n${newest.stderr}`);
+  assert.match(newest.stdout, /no symbol newer than GLIBC_99\.0/);
+});
