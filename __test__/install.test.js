@@ -12,12 +12,14 @@ const { after } = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
+const { spawnSync } = require("node:child_process");
 const path = require("node:path");
 
 const { runProcess, pathWithoutCargo } = require("./helpers.js");
 const { currentPlatform, platformOfTriple } = require("../lib/addon.cjs");
 
 const REPO = path.resolve(__dirname, "..");
+const DENO = path.join(REPO, "node_modules", ".bin", "deno");
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "glion-install-"));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -35,44 +37,55 @@ function projectWithoutAddon(name, editPackage = (pkg) => pkg) {
   }
   fs.writeFileSync(path.join(installed, "package.json"), JSON.stringify(editPackage(structuredClone(PKG)), null, 2));
   fs.cpSync(path.join(REPO, "ack"), path.join(project, "node_modules", "@glion", "ack"), { recursive: true, filter: (src) => !src.includes(`${path.sep}test`) });
-  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true }));
+  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true, dependencies: { "@glion/mllp-client": PKG.version, "@glion/ack": PKG.version } }));
   return project;
 }
 
-/** Loads the package by require() and by import in a fresh Node; returns both results. */
-async function loadBoth(project) {
+// The deno npm package's binary; the release workflow's musl containers cannot run it.
+const denoVersion = spawnSync(DENO, ["--version"], { encoding: "utf8" });
+const DENO_MISSING = denoVersion.status === 0 ? undefined : `${DENO} --version failed (${denoVersion.error?.message ?? denoVersion.stderr?.trim()})`;
+
+/** Loads the package by require() and by import in a fresh Node, and in Deno; returns the results. */
+async function loadEach(t, project) {
   const cjs = await runProcess(process.execPath, ["-e", 'require("@glion/mllp-client")'], { cwd: project });
   const esm = await runProcess(process.execPath, ["--input-type=module", "-e", 'await import("@glion/mllp-client")'], { cwd: project });
-  return [cjs, esm];
+  if (DENO_MISSING) {
+    t.diagnostic(`Deno part skipped: ${DENO_MISSING}`);
+    return { "node require": cjs, "node import": esm };
+  }
+  const script = path.join(project, "load.mjs");
+  fs.writeFileSync(script, 'await import("@glion/mllp-client/deno");\n');
+  const deno = await runProcess(DENO, ["run", "--allow-read", "--allow-ffi", "--allow-env", "--node-modules-dir=manual", script], { cwd: project, env: { ...process.env, NO_COLOR: "1" } });
+  return { "node require": cjs, "node import": esm, deno };
 }
 
-function assertTwoWaysOut(result, platform) {
-  assert.notEqual(result.code, 0, `loading must fail: ${result.stdout}`);
+function assertTwoWaysOut(runtime, result, platform) {
+  assert.notEqual(result.code, 0, `${runtime}: loading must fail: ${result.stdout}`);
   assert.match(result.stderr, new RegExp(`@glion/mllp-client.*${platform}`));
   assert.match(result.stderr, /install Rust from https:\/\/rustup\.rs and build it from source/);
   assert.match(result.stderr, /use a platform with a prebuilt binary/);
-  assert.match(result.stderr, /ERR_GLION_NO_NATIVE_ADDON/);
+  if (runtime !== "deno") assert.match(result.stderr, /ERR_GLION_NO_NATIVE_ADDON/, "Node prints the error's code"); // Deno does not print it
   assert.doesNotMatch(result.stderr.split("\n").find((line) => line.startsWith("Error")) ?? "", /npm has a bug/);
 }
 
-test("install: a platform without a prebuilt binary gets its name, the prebuilt list and the two ways out (require and import)", async () => {
+test("install: a platform without a prebuilt binary gets its name, the prebuilt list and the two ways out (require, import, Deno)", async (t) => {
   const platform = currentPlatform();
   const ownTriple = PKG.napi.targets.find((triple) => platformOfTriple(triple) === platform);
   assert.ok(ownTriple, `this machine (${platform}) is one of napi.targets`);
   // This machine's platform taken out of napi.targets: the package as it would be on a platform with no binary.
   const project = projectWithoutAddon("no-prebuilt", (pkg) => ({ ...pkg, napi: { ...pkg.napi, targets: pkg.napi.targets.filter((t) => t !== ownTriple) } }));
-  for (const result of await loadBoth(project)) {
-    assertTwoWaysOut(result, platform);
+  for (const [runtime, result] of Object.entries(await loadEach(t, project))) {
+    assertTwoWaysOut(runtime, result, platform);
     assert.match(result.stderr, new RegExp(`has no prebuilt native addon for ${platform} \\(prebuilt: `));
     assert.match(result.stderr, /darwin-arm64/, "the platforms that have one are listed");
   }
 });
 
-test("install: a platform with a binary whose package is missing names that package, then the two ways out", async () => {
+test("install: a platform with a binary whose package is missing names that package, then the two ways out", async (t) => {
   const platform = currentPlatform();
   const project = projectWithoutAddon("package-missing");
-  for (const result of await loadBoth(project)) {
-    assertTwoWaysOut(result, platform);
+  for (const [runtime, result] of Object.entries(await loadEach(t, project))) {
+    assertTwoWaysOut(runtime, result, platform);
     assert.match(result.stderr, new RegExp(`the native addon for ${platform} did not load`));
     assert.match(result.stderr, new RegExp(`optional dependency @glion/mllp-client-${platform}`));
   }
@@ -101,4 +114,19 @@ test("install: npm/<platform>/ is one package per napi target; the checkout list
     if (dir.endsWith("-gnu")) assert.deepEqual(pkg.libc, ["glibc"]);
     if (dir.endsWith("-musl")) assert.deepEqual(pkg.libc, ["musl"]);
   }
+});
+
+const CHECK_GLIBC_SKIP = currentPlatform() !== "linux-x64-gnu"
+  ? `the check reads a Linux x64 glibc addon; this is ${currentPlatform()}`
+  : spawnSync("objdump", ["--version"]).status !== 0 && "objdump (binutils) is not installed";
+
+test("install: check-glibc reads objdump -T: a symbol version above the limit fails, listing it", { skip: CHECK_GLIBC_SKIP }, async () => {
+  const addon = path.join(REPO, "mllp-client.linux-x64-gnu.node");
+  // Every x86_64 glibc build imports memcpy@GLIBC_2.14 (its 2.2.5 version was replaced then).
+  const tooOld = await runProcess(process.execPath, [path.join(REPO, "scripts", "check-glibc.js"), addon, "2.13"]);
+  assert.equal(tooOld.code, 1, `${tooOld.stdout}\n${tooOld.stderr}`);
+  assert.match(tooOld.stderr, /^mllp-client\.linux-x64-gnu\.node needs glibc newer than 2\.13: .*GLIBC_2\.14: [^;]*\bmemcpy\b/m);
+  const newest = await runProcess(process.execPath, [path.join(REPO, "scripts", "check-glibc.js"), addon, "99.0"]);
+  assert.equal(newest.code, 0, `${newest.stdout}\n${newest.stderr}`);
+  assert.match(newest.stdout, /no symbol newer than GLIBC_99\.0/);
 });

@@ -13,6 +13,8 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
+const esbuild = require("esbuild");
+
 const { startTestReceiver } = require("../lib/testing.cjs");
 const { currentPlatform, platformOfTriple } = require("../lib/addon.cjs");
 const { runProcess, pathWithoutCargo } = require("./helpers.js");
@@ -22,6 +24,7 @@ const REPO = path.resolve(__dirname, "..");
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
 const BUN = path.join(REPO, "node_modules", ".bin", "bun");
 const DENO = path.join(REPO, "node_modules", ".bin", "deno");
+const TSC = path.join(REPO, "node_modules", ".bin", "tsc");
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const PLATFORM = currentPlatform();
 const ADDON = `mllp-client.${PLATFORM}.node`;
@@ -70,8 +73,54 @@ console.log(ack.raw);
 console.log(\`code=\${ack.code} controlId=\${ack.controlId}\`);
 `;
 
+// Each entry's types, checked where a user's project resolves them (errors would fail tsc).
+const TYPES_SNIPPET = `
+import { MllpClient, MllpClientError, AckApplicationError, type Ack } from "@glion/mllp-client/node";
+import { MllpClient as DenoClient } from "@glion/mllp-client/deno";
+import { startTestReceiver, type TestReceiverOptions } from "@glion/mllp-client/testing";
+import type { MllpClient as WorkersClient } from "@glion/mllp-client/workers";
+import { AckException } from "@glion/ack";
+const options: TestReceiverOptions = { port: 0 };
+const receiver = await startTestReceiver(options);
+const client: MllpClient = new DenoClient({ host: "127.0.0.1", port: receiver.port, tls: false });
+const ack: Ack = await client.send("MSH|^~\\\\&|A|B|C|D|20260510120000||ADT^A01|MSG00001|P|2.5");
+const code: string = ack.code;
+const error: unknown = new MllpClientError("x", { code: "INVALID_INPUT" });
+const isAck: boolean = error instanceof AckApplicationError || error instanceof AckException;
+declare const workers: WorkersClient;
+await receiver.close();
+export { code, isAck, workers };
+`;
+
+// Every entry, by import and by require(), must hand out the very same class objects.
+const SAME_CLASSES = `
+import { createRequire } from "node:module";
+const require = createRequire(import.meta.url);
+const reference = await import("@glion/mllp-client");
+const entries = {
+  "import @glion/mllp-client/node": await import("@glion/mllp-client/node"),
+  "import @glion/mllp-client/deno": await import("@glion/mllp-client/deno"),
+  "import @glion/mllp-client/testing": await import("@glion/mllp-client/testing"),
+  "require @glion/mllp-client": require("@glion/mllp-client"),
+  "require @glion/mllp-client/node": require("@glion/mllp-client/node"),
+  "require @glion/mllp-client/testing": require("@glion/mllp-client/testing"),
+  "import @glion/ack": await import("@glion/ack"),
+  "require @glion/ack": require("@glion/ack"),
+};
+const names = ["MllpClient", "MllpClientError", "AckException", "AckApplicationError", "AckApplicationReject", "AckCommitError", "AckCommitReject", "AckParseError"];
+const different = [];
+for (const [entry, exports] of Object.entries(entries)) {
+  for (const name of names) {
+    if (entry.includes("@glion/ack") && name.startsWith("Mllp")) continue;
+    if (typeof reference[name] !== "function" || exports[name] !== reference[name]) different.push(name + " from " + entry);
+  }
+}
+console.log(different.length ? "different: " + different.join(", ") : "one class object per type: " + names.length + " names, " + Object.keys(entries).length + " entries");
+`;
+
 /** The spec's snippet per module format and runtime import, written into a project. */
 function writeSnippets(project) {
+  fs.writeFileSync(path.join(project, "same-classes.mjs"), SAME_CLASSES);
   fs.writeFileSync(path.join(project, "send.mjs"), `import { MllpClient } from "@glion/mllp-client/node";\n${SNIPPET_BODY}`);
   fs.writeFileSync(path.join(project, "send-deno.mjs"), `import { MllpClient } from "@glion/mllp-client/deno";\n${SNIPPET_BODY}`);
   fs.writeFileSync(path.join(project, "send.cjs"), `const { MllpClient } = require("@glion/mllp-client");\n(async () => {${SNIPPET_BODY}})();\n`);
@@ -87,9 +136,49 @@ const RUNS = [
   ["Deno --no-config", DENO, [...DENO_RUN, "--no-config", "send-deno.mjs"]],
 ];
 
-/** Each runtime runs the snippet in `project` against a fresh test receiver: AA for MSG00001. */
+const SAME_CLASSES_RUNS = [
+  ["Node", process.execPath, ["same-classes.mjs"]],
+  ["Bun", BUN, ["same-classes.mjs"]],
+  ["Deno", DENO, [...DENO_RUN, "same-classes.mjs"]],
+  ["Deno --no-config", DENO, [...DENO_RUN, "--no-config", "same-classes.mjs"]],
+];
+
+/**
+ * Each runtime runs the snippet in `project` against a fresh test receiver (AA for
+ * MSG00001), then checks that every entry hands out the same classes.
+ */
 async function runSnippets(t, project) {
   writeSnippets(project);
+  await t.test("types: tsc (NodeNext) and deno check resolve every entry's declarations", async () => {
+    fs.writeFileSync(path.join(project, "types.mts"), TYPES_SNIPPET);
+    fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: false, types: [] },
+      files: ["types.mts"],
+    }));
+    for (const [command, args] of [[TSC, ["-p", "tsconfig.json"]], [DENO, ["check", "--node-modules-dir=manual", "types.mts"]], [DENO, ["check", "--node-modules-dir=manual", "--no-config", "types.mts"]]]) {
+      const result = await runProcess(command, args, { cwd: project, env: userEnv(), limitMs: 120_000, resolveOnTimeout: true });
+      assert.equal(result.code, 0, `${path.basename(command)} ${args.join(" ")}: ${show(result)}`);
+    }
+  });
+  await t.test("esbuild (as wrangler bundles a Worker): @glion/mllp-client/workers bundles from the .mjs and .cjs files", async () => {
+    fs.writeFileSync(path.join(project, "worker.mjs"), `import { MllpClient, MllpClientError, AckException } from "@glion/mllp-client/workers";\nexport default { MllpClient, MllpClientError, AckException };\n`);
+    const result = await esbuild.build({
+      absWorkingDir: project, entryPoints: ["worker.mjs"], bundle: true, keepNames: true, format: "esm", platform: "browser",
+      conditions: ["workerd", "worker", "browser"], external: ["cloudflare:*"], write: false, metafile: true, logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs).map((file) => file.split(path.sep).join("/"));
+    for (const needed of ["lib/workers.mjs", "lib/errors.cjs", "lib/options.cjs", "ack/index.cjs", "ack/wire.cjs"]) {
+      assert.ok(inputs.some((input) => input.endsWith(needed)), `${needed} is bundled (inputs: ${inputs.join(", ")})`);
+    }
+    assert.doesNotMatch(result.outputFiles[0].text, /\brequire\(|from ["']node:/, "no require() or node: import left for workerd");
+  });
+  for (const [name, command, args] of SAME_CLASSES_RUNS) {
+    await t.test(`${name}: one class object per type across entries, import and require()`, async () => {
+      const result = await runProcess(command, args, { cwd: project, env: userEnv(), limitMs: 60_000, resolveOnTimeout: true });
+      assert.equal(result.code, 0, show(result));
+      assert.equal(result.stdout, "one class object per type: 8 names, 8 entries\n", show(result));
+    });
+  }
   for (const [name, command, args] of RUNS) {
     await t.test(name, async () => {
       const receiver = await startTestReceiver({ host: "127.0.0.1", port: 0 });

@@ -4,6 +4,7 @@
 // When neither loads, the loader's own message blames an npm bug; users get instead the
 // platform that has no addon and the two ways out.
 
+const fs = require("node:fs");
 const path = require("node:path");
 
 const SOURCE_BUILD = "install Rust from https://rustup.rs and build it from source (a git checkout: `npm install`)";
@@ -18,13 +19,28 @@ function platformOfTriple(triple) {
   return `${system}-${cpu}${abi ? `-${abi}` : ""}`;
 }
 
+/**
+ * Whether this Linux runs on musl, as napi's loader decides it: /usr/bin/ldd names its C
+ * library; else Node's report (which Deno only gives with --allow-sys) has a glibc version.
+ */
+function isMusl() {
+  try {
+    return fs.readFileSync("/usr/bin/ldd", "utf8").includes("musl");
+  } catch {
+    try {
+      return !process.report.getReport().header.glibcVersionRuntime;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /** This process's platform in napi-rs' naming (linux adds the C library: gnu or musl). */
 function currentPlatform() {
   const { platform, arch } = process;
   if (platform === "win32") return `win32-${arch}-msvc`;
   if (platform !== "linux") return `${platform}-${arch}`;
-  const glibc = process.report?.getReport?.()?.header?.glibcVersionRuntime;
-  return `linux-${arch}-${glibc ? "gnu" : "musl"}`;
+  return `linux-${arch}-${isMusl() ? "musl" : "gnu"}`;
 }
 
 /** The platforms the release workflow publishes a binary for (package.json `napi.targets`). */
@@ -32,17 +48,23 @@ function prebuiltPlatforms() {
   return require(path.join(__dirname, "..", "package.json")).napi.targets.map(platformOfTriple);
 }
 
-/** First message of the loader's error chain (`cause`s), for the reason a binary did not load. */
-function firstCause(error) {
-  let at = error;
-  while (at?.cause) at = at.cause;
-  return at?.message ?? String(at);
+/**
+ * Why no binary loaded: the first line of each error in the loader's `cause` chain, except
+ * its own summary and the WebAssembly (WASI) builds this package does not publish.
+ */
+function loadFailures(error) {
+  const lines = [];
+  for (let at = error?.cause; at; at = at.cause) {
+    const line = String(at.message ?? at).split("\n")[0];
+    if (!/wasi|Cannot find native binding/i.test(line)) lines.push(line);
+  }
+  return lines.join("; ");
 }
 
 /** The error a load failure becomes: the platform and the two ways out, with the loader's error as `cause`. */
 function addonLoadError(error, platform = currentPlatform(), prebuilt = prebuiltPlatforms()) {
   const message = prebuilt.includes(platform)
-    ? `@glion/mllp-client: the native addon for ${platform} did not load (${firstCause(error)}). ` +
+    ? `@glion/mllp-client: the native addon for ${platform} did not load (${loadFailures(error)}). ` +
       `Its binary comes in the optional dependency @glion/mllp-client-${platform}: reinstall without ` +
       `--omit=optional / --no-optional (and on Deno, run with --allow-ffi --allow-read). ` +
       `Otherwise ${SOURCE_BUILD}, or ${PREBUILT}.`

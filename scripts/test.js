@@ -4,7 +4,8 @@
 //   cargo check         the addon without the event-loop path (the macOS/Windows build)
 //   node --test         __test__/ and ack/test/ against real loopback sockets
 //   node-tokio          the client files again with GLION_MLLP_IO=tokio (the other I/O path)
-//   further suites (bun, deno, workers) are listed in SUITES when their runtime is present.
+//   further suites (bun, deno, workers) are listed in SUITES when their runtime is present;
+//   `binary` (the release workflow's per-platform test) runs only when named.
 // A suite whose runner is missing fails loudly: .ci/run installs everything.
 
 const { spawnSync } = require("node:child_process");
@@ -29,6 +30,10 @@ const NOT_UNDER_BUN = {
 
 // Run a second time with GLION_MLLP_IO=tokio (the node-tokio suite).
 const TOKIO_AGAIN = ["send.test.js", "charsets.test.js", "diagnostics.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js"];
+
+// The `binary` suite: what the release workflow runs against each platform's prebuilt addon
+// (on its OS, CPU and C library, with only Node there: no cargo, bun or deno).
+const BINARY = [...TOKIO_AGAIN, "stream.test.js", "tls.test.js", "install.test.js"];
 
 /** Links the Deno suite's node_modules to this checkout (Deno resolves npm names there). */
 function linkDenoModules() {
@@ -114,6 +119,14 @@ const SUITES = [
     count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
   },
   {
+    name: "binary",
+    optIn: true, // only when named: `node scripts/test.js binary`
+    cmd: process.execPath,
+    env: () => pythonEnv(),
+    args: ["--test", "--test-concurrency=2", "--test-timeout=300000", ...BINARY.map((f) => `__test__/${f}`)],
+    count: (out) => [last(out, /^# pass (\d+)/gm), last(out, /^# fail (\d+)/gm)],
+  },
+  {
     name: "bun",
     cmd: bin("bun"),
     env: () => pythonEnv(),
@@ -162,7 +175,7 @@ function last(out, re) {
 let passed = 0, failed = 0;
 const results = [];
 for (const suite of SUITES) {
-  if (only.length && !only.includes(suite.name)) continue;
+  if (only.length ? !only.includes(suite.name) : suite.optIn) continue;
   console.log(`\n=== ${suite.name}: ${[path.basename(suite.cmd), ...suite.args].join(" ")}`);
   suite.before?.();
   const run = spawnSync(suite.cmd, suite.args, { cwd: suite.cwd ?? root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...(typeof suite.env === "function" ? suite.env() : suite.env) } });
