@@ -3,7 +3,7 @@
 // entry (deno.js): they differ only in how the addon is loaded.
 
 const { toAck, toAckError, settle } = require("./ack-result.js");
-const { convertError, errorFromReason } = require("./errors.js");
+const { convertError, errorFromReason, invalidInput } = require("./errors.js");
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.js");
 
 /** A native Ack as the public Ack: resolved for AA/CA, thrown as an exception otherwise. */
@@ -31,9 +31,31 @@ function toWire(message, encoding) {
     if (encoding === "utf8") return Buffer.from(message, "utf8");
     return Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
   }
+  // A view whose ArrayBuffer was transferred has no bytes left to send (and a Buffer over
+  // it cannot even be made): refuse it clearly rather than send nothing.
+  if (message.byteLength === 0 && isDetached(message.buffer)) throw invalidInput("message is a view of a detached ArrayBuffer (transferred or structuredClone'd away)");
   if (Buffer.isBuffer(message)) return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
+
+/** `ArrayBuffer.prototype.detached` where the runtime has it, else a zero-length probe. */
+function isDetached(buffer) {
+  if (typeof buffer.detached === "boolean") return buffer.detached;
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether Rust owns the bytes `toWire` returned: true for a Buffer made here from a string
+ * (nobody else holds it, so it may be written without a copy); caller bytes are copied by
+ * Rust during the call (contract: "Message bytes belong to the call").
+ */
+const isOwnWire = (message, wire) => typeof message === "string" && wire !== message;
 
 function toNativeOptions(o, eventLoop) {
   const tls = o.tls === false ? undefined : {
@@ -58,7 +80,11 @@ function toNativeOptions(o, eventLoop) {
   };
 }
 
-/** `eventLoop`: the runtime has a real libuv loop (Node) that sends may run on. */
+/**
+ * `eventLoop`: sends may run on the host's libuv loop. Only a request: Rust decides whether
+ * the host really is Node with a loop it can use (src/binding/uv.rs), and otherwise runs
+ * the client on tokio. JS may only turn the path off.
+ */
 function createClientClass(native, { eventLoop = false } = {}) {
   class MllpClient {
     #native;
@@ -109,7 +135,8 @@ function createClientClass(native, { eventLoop = false } = {}) {
       const id = this.#nextId;
       this.#nextId = (id + 1) >>> 0;
       try {
-        this.#native.send(id, toWire(message, this.options.encoding), ackTimeout, cancel);
+        const wire = toWire(message, this.options.encoding);
+        this.#native.send(id, wire, ackTimeout, cancel, isOwnWire(message, wire));
       } catch (error) {
         return Promise.reject(convertError(error));
       }
@@ -136,19 +163,25 @@ function createClientClass(native, { eventLoop = false } = {}) {
       signal?.throwIfAborted();
       let frames;
       try {
-        frames = this.#native.stream(toWire(message, this.options.encoding), ackTimeout);
+        const wire = toWire(message, this.options.encoding);
+        frames = this.#native.stream(wire, ackTimeout, isOwnWire(message, wire));
       } catch (error) {
         throw convertError(error);
       }
+      // Listens for the whole stream, not only while a next() is pending: an abort while the
+      // consumer is busy between two frames closes the connection at once.
+      const close = () => frames.close();
+      signal?.addEventListener("abort", close, { once: true });
       try {
         for (;;) {
           const next = frames.next().then((a) => (a === null ? null : settleNative(a)), rethrow);
-          const ack = await withAbort(next, signal, () => frames.close());
+          const ack = await withAbort(next, signal, close);
           if (ack === null) return;
           yield ack;
           if (ack.code !== "CA") return;
         }
       } finally {
+        signal?.removeEventListener("abort", close);
         frames.close();
       }
     }

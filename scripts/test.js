@@ -27,7 +27,7 @@ const NOT_UNDER_BUN = {
 };
 
 // Run a second time with GLION_MLLP_IO=tokio (the node-tokio suite).
-const TOKIO_AGAIN = ["send.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js"];
+const TOKIO_AGAIN = ["send.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js", "engine-defects.test.js"];
 
 /** Links the Deno suite's node_modules to this checkout (Deno resolves npm names there). */
 function linkDenoModules() {

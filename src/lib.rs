@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod client;
+pub mod engine;
 pub mod error;
 pub mod frame;
 pub mod message;

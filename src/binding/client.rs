@@ -13,7 +13,7 @@ use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
-use crate::message::{prepare_shared, prepare_text, Encoding, Prepared};
+use crate::message::{prepare_bytes, prepare_shared, prepare_text, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
@@ -73,7 +73,12 @@ pub struct NativeAck {
 
 impl From<AckErrorDetail> for NativeAckError {
     fn from(e: AckErrorDetail) -> Self {
-        NativeAckError { error_code: e.error_code, error_text: e.error_text, severity: e.severity, location: e.location }
+        NativeAckError {
+            error_code: e.error_code,
+            error_text: e.error_text,
+            severity: e.severity,
+            location: e.location,
+        }
     }
 }
 
@@ -129,7 +134,10 @@ enum SendPath {
     /// On the JS thread's libuv loop; it keeps its own pool.
     EventLoop(Rc<LoopClient>),
     /// On the tokio runtime, settled through `settler`.
-    Tokio { pool: Option<Arc<Pool>>, settler: Settler },
+    Tokio {
+        pool: Option<Arc<Pool>>,
+        settler: Settler,
+    },
 }
 
 #[napi]
@@ -155,9 +163,16 @@ impl NativeClient {
         let port = u16::try_from(options.port)
             .ok()
             .filter(|&p| p != 0)
-            .ok_or_else(|| invalid(MllpError::InvalidInput("port must be an integer from 1 to 65535".into())))?;
+            .ok_or_else(|| {
+                invalid(MllpError::InvalidInput(
+                    "port must be an integer from 1 to 65535".into(),
+                ))
+            })?;
         let encoding = Encoding::parse(&options.encoding).ok_or_else(|| {
-            invalid(MllpError::InvalidInput(format!("encoding {:?} is not \"utf8\" or \"latin1\"", options.encoding)))
+            invalid(MllpError::InvalidInput(format!(
+                "encoding {:?} is not \"utf8\" or \"latin1\"",
+                options.encoding
+            )))
         })?;
         let tls = match &options.tls {
             None => None,
@@ -174,16 +189,19 @@ impl NativeClient {
             }
         };
         let settings = Arc::new(ClientSettings {
-                host: options.host,
-                port,
-                tls,
-                connect_timeout: millis(options.connect_timeout),
-                ack_timeout: millis(options.ack_timeout),
-                encoding,
-                max_frame_bytes: options.max_frame_bytes as usize,
-                verify_control_id: options.verify_control_id,
+            host: options.host,
+            port,
+            tls,
+            connect_timeout: millis(options.connect_timeout),
+            ack_timeout: millis(options.ack_timeout),
+            encoding,
+            max_frame_bytes: options.max_frame_bytes as usize,
+            verify_control_id: options.verify_control_id,
         });
-        let pool_options = options.pool.as_ref().map(|p| (p.max.max(1) as usize, millis(p.idle_timeout)));
+        let pool_options = options
+            .pool
+            .as_ref()
+            .map(|p| (p.max.max(1) as usize, millis(p.idle_timeout)));
         let on_loop = match options.event_loop {
             Some(true) => LoopClient::new(env.raw(), settle.raw(), settings.clone(), pool_options),
             _ => None,
@@ -196,7 +214,10 @@ impl NativeClient {
                     napi::bindgen_prelude::spawn(pool.reaper());
                     pool
                 });
-                SendPath::Tokio { pool, settler: Settler::new(&settle)? }
+                SendPath::Tokio {
+                    pool,
+                    settler: Settler::new(&settle)?,
+                }
             }
         };
         Ok(NativeClient { settings, path })
@@ -207,7 +228,9 @@ impl NativeClient {
     pub fn close(&self) {
         match &self.path {
             SendPath::EventLoop(on_loop) => on_loop.close(),
-            SendPath::Tokio { pool: Some(pool), .. } => pool.close(),
+            SendPath::Tokio {
+                pool: Some(pool), ..
+            } => pool.close(),
             SendPath::Tokio { pool: None, .. } => {}
         }
     }
@@ -232,13 +255,18 @@ impl NativeClient {
         message: Either<String, Buffer>,
         ack_timeout: Option<u32>,
         cancel: Option<&CancelHandle>,
+        own_wire: Option<bool>,
     ) -> Result<()> {
-        let prepared = self.prepare(message).map_err(invalid)?;
+        let prepared = self
+            .prepare(message, own_wire.unwrap_or(false))
+            .map_err(invalid)?;
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let (pool, settler) = match &self.path {
             SendPath::EventLoop(on_loop) => {
-                let key = on_loop.send(id, prepared, ack_timeout).map_err(to_js_error)?;
+                let key = on_loop
+                    .send(id, prepared, ack_timeout)
+                    .map_err(to_js_error)?;
                 if let Some(cancel) = cancel {
                     cancel.loop_send.set(Some(key));
                 }
@@ -251,8 +279,8 @@ impl NativeClient {
             let outcome = CatchPanic(async {
                 let exchange = async {
                     match &pool {
-                        Some(pool) => pool.send(&prepared, ack_timeout).await,
-                        None => client::send(&settings, &prepared, ack_timeout).await,
+                        Some(pool) => pool.send(prepared, ack_timeout).await,
+                        None => client::send(&settings, prepared, ack_timeout).await,
                     }
                 };
                 token.run(exchange).await.map_err(to_js_error)
@@ -266,10 +294,15 @@ impl NativeClient {
     /// An iterator over the ACK frames of one exchange. A bad message is kept and reported
     /// by the first `next()`, as the API contract says.
     #[napi]
-    pub fn stream(&self, message: Either<String, Buffer>, ack_timeout: Option<u32>) -> NativeAckStream {
+    pub fn stream(
+        &self,
+        message: Either<String, Buffer>,
+        ack_timeout: Option<u32>,
+        own_wire: Option<bool>,
+    ) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
-        let state = StreamState::NotStarted(self.prepare(message));
+        let state = StreamState::NotStarted(self.prepare(message, own_wire.unwrap_or(false)));
         NativeAckStream {
             state: Arc::new(tokio::sync::Mutex::new(state)),
             cancel: CancelToken::default(),
@@ -280,12 +313,20 @@ impl NativeClient {
 }
 
 impl NativeClient {
-    /// Bytes are sent as given: a large message that needs no change is written from the
-    /// caller's Buffer (kept referenced until the send settles), not copied.
-    fn prepare(&self, message: Either<String, Buffer>) -> std::result::Result<Prepared, MllpError> {
+    /// The message's bytes, owned by Rust before this call returns (contract: "Message bytes
+    /// belong to the call"): the caller's bytes are copied here, so whatever it does with its
+    /// memory next (rewrite it, transfer it) cannot reach the wire or crash a send. Only a
+    /// Buffer the JS layer made itself from a string (`own_wire`; nobody else can reach it)
+    /// is written from its memory without a copy.
+    fn prepare(
+        &self,
+        message: Either<String, Buffer>,
+        own_wire: bool,
+    ) -> std::result::Result<Prepared, MllpError> {
         match message {
             Either::A(text) => prepare_text(&text, self.settings.encoding),
-            Either::B(bytes) => prepare_shared(Arc::new(bytes), self.settings.encoding),
+            Either::B(bytes) if own_wire => prepare_shared(Arc::new(bytes), self.settings.encoding),
+            Either::B(bytes) => prepare_bytes(&bytes, self.settings.encoding),
         }
     }
 }
@@ -310,18 +351,26 @@ impl NativeAckStream {
     /// the lock, one frame each.
     #[napi(ts_return_type = "Promise<NativeAck | null>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeAck>>> {
-        let (state, cancel, settings, ack_timeout) =
-            (self.state.clone(), self.cancel.clone(), self.settings.clone(), self.ack_timeout);
+        let (state, cancel, settings, ack_timeout) = (
+            self.state.clone(),
+            self.cancel.clone(),
+            self.settings.clone(),
+            self.ack_timeout,
+        );
         env.spawn_future(CatchPanic(async move {
             let mut state = state.lock().await;
             let result = cancel.run(step(&mut state, &settings, ack_timeout)).await;
             if !matches!(result, Ok(Some(_))) {
                 // The final ACK, an error or a cancel: drop the connection now.
-                if let StreamState::Open(exchange) = std::mem::replace(&mut *state, StreamState::Done) {
+                if let StreamState::Open(exchange) =
+                    std::mem::replace(&mut *state, StreamState::Done)
+                {
                     exchange.close();
                 }
             }
-            result.map(|ack| ack.map(NativeAck::from)).map_err(to_js_error)
+            result
+                .map(|ack| ack.map(NativeAck::from))
+                .map_err(to_js_error)
         }))
     }
 
@@ -343,22 +392,22 @@ impl Drop for NativeAckStream {
 
 async fn step(
     state: &mut StreamState,
-    settings: &ClientSettings,
+    settings: &Arc<ClientSettings>,
     ack_timeout: Duration,
 ) -> std::result::Result<Option<Ack>, Failure> {
     if let StreamState::NotStarted(prepared) = state {
         let prepared = std::mem::replace(prepared, Err(MllpError::Aborted))?;
-        *state = StreamState::Open(client::open(settings, &prepared, ack_timeout).await?);
+        *state = StreamState::Open(client::open(settings, prepared, ack_timeout));
     }
     match state {
         StreamState::Open(exchange) => {
-            let ack = exchange.next_ack(ack_timeout).await?;
-            if ack.as_ref().is_some_and(|a| !a.code.is_intermediate()) {
+            let ack = exchange.next_ack().await;
+            if !matches!(&ack, Ok(Some(a)) if a.code.is_intermediate()) {
                 if let StreamState::Open(exchange) = std::mem::replace(state, StreamState::Done) {
                     exchange.close();
                 }
             }
-            Ok(ack)
+            ack
         }
         _ => Ok(None),
     }

@@ -23,19 +23,17 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 
-use super::settle::Settlement;
-use super::{no_unwind, panic_error, to_js_error};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::reactor::{Reactor, IN, OUT};
+use super::settle::Settlement;
 use super::uv::{self, Handle, LeakAtExit, Loop};
+use super::{no_unwind, panic_error, to_js_error};
 use crate::ack::Ack;
-use crate::client::{ack_from_frame, timeout_text, ClientSettings};
+use crate::engine::exchange::{Mode, Phase};
+use crate::engine::{ClientSettings, Exchange, Want};
 use crate::error::{Failure, MllpError};
 use crate::frame::FrameReader;
 use crate::message::Prepared;
-use crate::transport::{
-    closed_before_ack, connect_error, connect_timeout_error, read_timeout_error, write_timeout_error,
-};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
     static SENDS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
@@ -78,7 +76,8 @@ struct LoopConn {
     watch: Watch,
     token: u64,
     sock: TcpStream,
-    reader: FrameReader,
+    /// Kept while idle; the exchange holds it while the connection is in use.
+    reader: Option<FrameReader>,
     /// The last send's deadline timer, stopped, for the next send on this connection.
     spare_timer: Option<Handle>,
     /// The epoll events registered now (0: not registered yet).
@@ -86,7 +85,7 @@ struct LoopConn {
 }
 
 impl LoopConn {
-    fn new(lp: &Loop, sock: TcpStream, max_frame_bytes: usize, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
+    fn new(lp: &Loop, sock: TcpStream, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
         let token = next_key() as u64;
         let watch = if pooled {
             let poll = lp.poll(sock.as_raw_fd())?;
@@ -97,7 +96,14 @@ impl LoopConn {
             Watch::Shared
         };
         CONNS.with(|c| c.borrow_mut().insert(token, owner));
-        Ok(LoopConn { watch, token, sock, reader: FrameReader::new(max_frame_bytes), spare_timer: None, watching: 0 })
+        Ok(LoopConn {
+            watch,
+            token,
+            sock,
+            reader: None,
+            spare_timer: None,
+            watching: 0,
+        })
     }
 
     /// Watch for `events` (`IN`/`OUT`); a system call only when they change.
@@ -106,10 +112,16 @@ impl LoopConn {
             return Ok(());
         }
         match &self.watch {
-            Watch::Shared if self.watching == 0 => reactor.add(self.sock.as_raw_fd(), self.token, events)?,
+            Watch::Shared if self.watching == 0 => {
+                reactor.add(self.sock.as_raw_fd(), self.token, events)?
+            }
             Watch::Shared => reactor.modify(self.sock.as_raw_fd(), self.token, events)?,
             Watch::Own(poll) => {
-                let uv_events = if events & OUT != 0 { uv::WRITABLE } else { uv::READABLE };
+                let uv_events = if events & OUT != 0 {
+                    uv::WRITABLE
+                } else {
+                    uv::READABLE
+                };
                 let status = poll.poll_start(uv_events, on_poll);
                 if status != 0 {
                     return Err(io::Error::from_raw_os_error(-status));
@@ -154,7 +166,10 @@ struct IdleConn {
 impl IdleConn {
     fn new(client: &LoopClient, conn: LoopConn) -> IdleConn {
         conn.set_owner(Owner::Idle(client.key));
-        IdleConn { conn, since: Instant::now() }
+        IdleConn {
+            conn,
+            since: Instant::now(),
+        }
     }
 
     /// Back in use by send `send_key`.
@@ -211,7 +226,9 @@ impl LoopClient {
             }
             let text = "MllpClient.send";
             sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut name);
-            if sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context) != sys::Status::napi_ok {
+            if sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
+                != sys::Status::napi_ok
+            {
                 sys::napi_delete_reference(env, settle_ref);
                 return None;
             }
@@ -251,21 +268,31 @@ impl LoopClient {
         ack_timeout: Duration,
     ) -> Result<usize, Failure> {
         let key = next_key();
+        let exchange = Exchange::new(
+            self.settings.clone(),
+            prepared,
+            ack_timeout,
+            Mode::Send,
+            Instant::now(),
+        );
         let send = LoopSend {
             key,
             id,
             client: self.clone(),
-            prepared,
-            ack_timeout,
+            ex: exchange,
             conn: None,
             timer: None,
-            phase: Phase::Start,
-            written: 0,
+            armed: None,
             holds_slot: false,
         };
         SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
         match step(key, Event::Start) {
-            Some(Done { outcome: Err(failure), holds_slot, client, .. }) => {
+            Some(Done {
+                outcome: Err(failure),
+                holds_slot,
+                client,
+                ..
+            }) => {
                 // Its slot goes to the next waiting send (which may settle right here).
                 if holds_slot {
                     client.release_slot();
@@ -288,7 +315,11 @@ impl LoopClient {
         let (waiting, idle, reaper) = {
             let mut pool = pool.borrow_mut();
             pool.closed = true;
-            (std::mem::take(&mut pool.waiting), std::mem::take(&mut pool.idle), pool.reaper.take())
+            (
+                std::mem::take(&mut pool.waiting),
+                std::mem::take(&mut pool.idle),
+                pool.reaper.take(),
+            )
         };
         drop(idle);
         drop(reaper);
@@ -301,7 +332,10 @@ impl LoopClient {
         let Some(pool) = &self.pool else { return };
         let gone = {
             let mut pool = pool.borrow_mut();
-            pool.idle.iter().position(|idle| idle.conn.token == token).map(|at| pool.idle.remove(at))
+            pool.idle
+                .iter()
+                .position(|idle| idle.conn.token == token)
+                .map(|at| pool.idle.remove(at))
         };
         drop(gone);
     }
@@ -314,7 +348,10 @@ impl LoopClient {
     /// JS, thread. Node runs the microtasks it queued (the awaiting code) when it returns.
     fn settle(&self, id: u32, outcome: Result<Ack, Failure>) {
         let env = self.env;
-        let settlement = Settlement { id, outcome: outcome.map_err(|failure| to_js_error(failure).reason) };
+        let settlement = Settlement {
+            id,
+            outcome: outcome.map_err(|failure| to_js_error(failure).reason),
+        };
         unsafe {
             let mut scope = std::ptr::null_mut();
             if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
@@ -327,8 +364,15 @@ impl LoopClient {
             sys::napi_get_global(env, &mut recv);
             if let (Ok(argv), false) = (settlement.to_args(env), func.is_null()) {
                 let mut result = std::ptr::null_mut();
-                let status =
-                    sys::napi_make_callback(env, self.async_context, recv, func, argv.len(), argv.as_ptr(), &mut result);
+                let status = sys::napi_make_callback(
+                    env,
+                    self.async_context,
+                    recv,
+                    func,
+                    argv.len(),
+                    argv.as_ptr(),
+                    &mut result,
+                );
                 if status == sys::Status::napi_pending_exception {
                     let mut error = std::ptr::null_mut();
                     sys::napi_get_and_clear_last_exception(env, &mut error);
@@ -367,7 +411,9 @@ impl LoopClient {
             return;
         }
         if let Ok(timer) = self.lp.timer() {
-            let period = (pool.idle_timeout / 2).max(Duration::from_millis(50)).as_millis() as u64;
+            let period = (pool.idle_timeout / 2)
+                .max(Duration::from_millis(50))
+                .as_millis() as u64;
             timer.set_key(self.key);
             timer.unref();
             timer.timer_start(period, period, on_reap);
@@ -390,16 +436,6 @@ fn closed_client() -> MllpError {
     MllpError::InvalidInput("the client was closed".into())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
-    Start,
-    /// Waiting for a pool slot (bounded by connectTimeout).
-    Waiting,
-    Connecting,
-    Writing,
-    Reading,
-}
-
 #[derive(Clone, Copy)]
 enum Event {
     Start,
@@ -409,17 +445,16 @@ enum Event {
     Timer,
 }
 
+/// One send: the engine's exchange, and the connection and timer it runs on.
 pub(crate) struct LoopSend {
     key: usize,
     id: u32,
     client: Rc<LoopClient>,
-    prepared: Prepared,
-    ack_timeout: Duration,
+    ex: Exchange,
     conn: Option<LoopConn>,
     timer: Option<Handle>,
-    phase: Phase,
-    /// Bytes of the frame written so far.
-    written: usize,
+    /// The deadline the timer is set for.
+    armed: Option<Instant>,
     holds_slot: bool,
 }
 
@@ -445,10 +480,14 @@ fn step(key: usize, event: Event) -> Option<Done> {
     let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
     let outcome = {
         let mut send = cell.borrow_mut();
-        let sent = send.phase == Phase::Reading;
+        let sent = send.ex.is_sent();
         // A bug here must settle this send as an error, not unwind into libuv.
-        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event)))
-            .unwrap_or_else(|panic| Err(Err(Failure { error: panic_error(panic), sent })));
+        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event))).unwrap_or_else(|panic| {
+            Err(Err(Failure {
+                error: panic_error(panic),
+                sent,
+            }))
+        });
         match flow {
             Ok(()) => return None,
             Err(outcome) => send.finish(outcome),
@@ -460,7 +499,9 @@ fn step(key: usize, event: Event) -> Option<Done> {
 
 /// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
 fn finish(key: usize, outcome: Result<Ack, Failure>) {
-    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else { return };
+    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else {
+        return;
+    };
     let done = cell.borrow_mut().finish(outcome);
     done.deliver();
 }
@@ -481,7 +522,11 @@ pub(crate) fn abort(key: usize) {
 /// A pooled connection's own poll handle fired (its key is the connection's token). On an
 /// error libuv stops the handle and reports EBADF: the read or connect check that follows
 /// finds the real error.
-unsafe extern "C" fn on_poll(handle: *mut c_void, _status: std::ffi::c_int, _events: std::ffi::c_int) {
+unsafe extern "C" fn on_poll(
+    handle: *mut c_void,
+    _status: std::ffi::c_int,
+    _events: std::ffi::c_int,
+) {
     no_unwind(|| {
         let token = unsafe { uv::key_of(handle) } as u64;
         on_ready(token, 0);
@@ -499,7 +544,9 @@ fn on_ready(token: u64, _events: u32) {
         // Input on an idle pooled connection: closed by the receiver, or bytes nobody
         // asked for. Either way it can no longer be trusted.
         Some(Owner::Idle(client)) => {
-            if let Some(client) = CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade())) {
+            if let Some(client) =
+                CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade()))
+            {
                 client.drop_idle(token);
             }
         }
@@ -520,12 +567,16 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
     no_unwind(|| {
         let key = unsafe { uv::key_of(handle) };
-        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else { return };
+        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else {
+            return;
+        };
         let expired: Vec<IdleConn> = match &client.pool {
             Some(pool) => {
                 let mut pool = pool.borrow_mut();
                 let limit = pool.idle_timeout;
-                let (keep, old) = std::mem::take(&mut pool.idle).into_iter().partition(|idle| idle.since.elapsed() < limit);
+                let (keep, old) = std::mem::take(&mut pool.idle)
+                    .into_iter()
+                    .partition(|idle| idle.since.elapsed() < limit);
                 pool.idle = keep;
                 old
             }
@@ -540,48 +591,109 @@ type Flow = Result<(), Result<Ack, Failure>>;
 
 impl LoopSend {
     fn on(&mut self, event: Event) -> Flow {
-        match (event, self.phase) {
-            (Event::Start, _) => self.begin(),
+        let want = match (event, self.ex.phase()) {
+            (Event::Start, _) => return self.begin(),
             (Event::SlotFree, Phase::Waiting) => {
                 self.holds_slot = true;
-                self.take_connection()
+                return self.take_connection();
             }
-            (Event::Timer, phase) => Err(Err(self.timeout(phase))),
-            (Event::Ready, Phase::Connecting | Phase::Writing) => {
-                if !self.is_connected() {
-                    // A failed connect shows as EPOLLERR; the socket knows the reason.
-                    let conn = self.conn.as_ref().expect("connecting without a connection");
-                    match conn.sock.take_error() {
-                        Ok(None) => {}
-                        Ok(Some(e)) | Err(e) => return Err(Err(self.io_failure(e))),
-                    }
-                    // A wake-up is only a hint: still connecting means keep waiting.
-                    if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN)) {
-                        return Ok(());
-                    }
-                    self.on_connected();
-                }
-                self.write()
+            (Event::Timer, Phase::Done) => return Ok(()),
+            // libuv counts whole milliseconds: a timer may fire a little early.
+            (Event::Timer, _) if Instant::now() < self.ex.deadline() => {
+                self.armed = None;
+                return self.arm();
             }
-            // Data, end of stream or an error: `read` finds out which.
-            (Event::Ready, Phase::Reading) => self.read(),
+            (Event::Timer, _) => self.ex.deadline_reached(),
+            (Event::Ready, Phase::Connecting) => match self.connect_progress() {
+                Some(want) => want,
+                None => return Ok(()),
+            },
+            (Event::Ready, Phase::Writing) => Want::Write,
+            (Event::Ready, Phase::Reading) => Want::Read,
             // A callback that no longer applies (e.g. a poll event after the phase moved on).
-            _ => Ok(()),
+            _ => return Ok(()),
+        };
+        self.drive(want)
+    }
+
+    /// Do what the exchange wants until it waits for the socket or the timer, or is done.
+    fn drive(&mut self, mut want: Want) -> Flow {
+        // Right after the last write the ACK cannot be there yet: wait for input instead of
+        // trying a read. This also keeps a send from settling inside `send()` itself, before
+        // the JS layer has recorded its Promise.
+        let mut wrote = false;
+        loop {
+            want = match want {
+                Want::Read if wrote => return self.wait_for(IN),
+                Want::Slot => return self.arm(),
+                Want::Connect | Want::Reconnect => {
+                    self.conn = None;
+                    match self.open() {
+                        Ok(()) => match self.connect_progress() {
+                            Some(want) => want,
+                            None => return self.wait_for(OUT),
+                        },
+                        Err(e) => self.ex.failed(e, Instant::now()),
+                    }
+                }
+                Want::Write => {
+                    let Some(conn) = self.conn.as_mut() else {
+                        return Err(Err(internal("writing without a connection")));
+                    };
+                    let slices = self.ex.unwritten().map(IoSlice::new);
+                    match conn.sock.write_vectored(&slices) {
+                        Ok(n) => {
+                            wrote = true;
+                            self.ex.wrote(n)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return self.wait_for(OUT)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => Want::Write,
+                        Err(e) => self.ex.failed(e, Instant::now()),
+                    }
+                }
+                Want::Read | Want::Drain => {
+                    let draining = matches!(want, Want::Drain);
+                    let Some(conn) = self.conn.as_mut() else {
+                        return Err(Err(internal("reading without a connection")));
+                    };
+                    let now = Instant::now();
+                    match conn.sock.read(self.ex.read_buf()) {
+                        Ok(0) => self.ex.eof(peer_reset(&conn.sock), now),
+                        Ok(n) => self.ex.read(n, now),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock && draining => {
+                            self.ex.drained()
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return self.wait_for(IN)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => want,
+                        Err(e) => self.ex.failed(e, now),
+                    }
+                }
+                // send() ends on its first ACK frame: the engine never yields one here.
+                Want::Ack(ack) => return Err(Ok(ack)),
+                Want::Done(outcome) => return Err(outcome),
+            };
         }
     }
 
     fn begin(&mut self) -> Flow {
         let client = self.client.clone();
-        let Some(pool) = &client.pool else { return self.open() };
+        let Some(pool) = &client.pool else {
+            let want = self.ex.connect();
+            return self.drive(want);
+        };
         let mut pool = pool.borrow_mut();
         if pool.closed {
             return Err(Err(Failure::unsent(closed_client())));
         }
         if pool.busy >= pool.max {
             pool.waiting.push_back(self.key);
-            self.phase = Phase::Waiting;
-            self.start_timer(client.settings.connect_timeout)?;
-            return Ok(());
+            drop(pool);
+            let want = self.ex.wait_for_slot();
+            return self.drive(want);
         }
         pool.busy += 1;
         self.holds_slot = true;
@@ -602,194 +714,129 @@ impl LoopSend {
                         timer.set_key(self.key);
                         self.timer = Some(timer);
                     }
+                    let reader = conn.reader.take();
                     self.conn = Some(conn);
-                    self.on_connected();
-                    return self.write();
+                    let max = self.client.settings.max_frame_bytes;
+                    let want = self.ex.reuse(
+                        reader.unwrap_or_else(|| FrameReader::new(max)),
+                        Instant::now(),
+                    );
+                    return self.drive(want);
                 }
             }
         }
-        self.open()
+        let want = self.ex.connect();
+        self.drive(want)
     }
 
-    /// Open a new TCP connection and write as soon as it is up (on loopback that is before
-    /// `connect` returns, so the first write usually goes out at once).
-    fn open(&mut self) -> Flow {
-        let settings = &self.client.settings;
-        let refused = |e: io::Error| Err(Failure::unsent(connect_error(&settings.host, settings.port, &e)));
-        let socket = match socket2::Socket::new(
-            socket2::Domain::for_address(self.client.addr),
+    /// Open a new non-blocking TCP connection (on loopback it is often up before `connect`
+    /// returns, so the first write goes out at once).
+    fn open(&mut self) -> io::Result<()> {
+        let addr = self.client.addr;
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
             socket2::Type::STREAM.nonblocking().cloexec(),
             Some(socket2::Protocol::TCP),
-        ) {
-            Ok(socket) => socket,
-            Err(e) => return Err(refused(e)),
-        };
+        )?;
         // ACKs are small and latency-bound: never wait for Nagle.
         let _ = socket.set_tcp_nodelay(true);
-        match socket.connect(&self.client.addr.into()) {
+        match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(refused(e)),
+            Err(e) => return Err(e),
         }
-        let sock: TcpStream = socket.into();
         let pooled = self.client.pool.is_some();
-        match LoopConn::new(&self.client.lp, sock, settings.max_frame_bytes, Owner::Send(self.key), pooled) {
-            Ok(conn) => self.conn = Some(conn),
-            Err(e) => return Err(refused(e)),
+        self.conn = Some(LoopConn::new(
+            &self.client.lp,
+            socket.into(),
+            Owner::Send(self.key),
+            pooled,
+        )?);
+        Ok(())
+    }
+
+    /// Whether the non-blocking connect finished: the engine's next step, or `None` while it
+    /// is still in progress (a wake-up is only a hint).
+    fn connect_progress(&mut self) -> Option<Want> {
+        let conn = self.conn.as_ref()?;
+        match conn.sock.take_error() {
+            Ok(None) => {}
+            Ok(Some(e)) | Err(e) => return Some(self.ex.failed(e, Instant::now())),
         }
-        self.phase = Phase::Connecting;
-        // After a wait for a pool slot the same connectTimeout keeps running.
-        if self.timer.is_none() {
-            self.start_timer(settings.connect_timeout)?;
-        }
-        self.write()
-    }
-
-    /// The TCP connect is known to have completed (errors before it are connect errors).
-    fn is_connected(&self) -> bool {
-        matches!(self.phase, Phase::Writing | Phase::Reading)
-    }
-
-    /// The connection is up: from here `ackTimeout` runs (from the start of the write).
-    fn on_connected(&mut self) {
-        self.phase = Phase::Writing;
-        let _ = self.start_timer(self.ack_timeout);
-    }
-
-    fn write(&mut self) -> Flow {
-        loop {
-            let parts = self.prepared.wire_parts();
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            if self.written >= total {
-                break;
-            }
-            let mut skip = self.written;
-            let mut slices = Vec::with_capacity(3);
-            for part in parts {
-                if skip >= part.len() {
-                    skip -= part.len();
-                } else {
-                    slices.push(IoSlice::new(&part[skip..]));
-                    skip = 0;
-                }
-            }
-            let conn = self.conn.as_mut().expect("writing without a connection");
-            match conn.sock.write_vectored(&slices) {
-                Ok(0) => return Err(Err(self.io_failure(io::ErrorKind::WriteZero.into()))),
-                Ok(n) => {
-                    self.written += n;
-                    if !self.is_connected() {
-                        self.on_connected();
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.watch(OUT),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Err(self.io_failure(e))),
-            }
-        }
-        self.phase = Phase::Reading;
-        self.watch(IN)
-    }
-
-    fn read(&mut self) -> Flow {
-        let conn = self.conn.as_mut().expect("reading without a connection");
-        loop {
-            match conn.reader.next() {
-                Ok(Some(frame)) => return Err(self.answer(&frame)),
-                Ok(None) => {}
-                Err(e) => return Err(Err(Failure::sent(e))),
-            }
-            match conn.sock.read(conn.reader.spare()) {
-                Ok(0) => {
-                    return Err(match conn.reader.eof() {
-                        Ok(Some(frame)) => self.answer(&frame),
-                        Ok(None) => Err(Failure::sent(closed_before_ack())),
-                        Err(e) => Err(Failure::sent(e)),
-                    })
-                }
-                Ok(n) => conn.reader.filled(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Err(Failure::sent(MllpError::from_io(&e, "reading")))),
-            }
+        match conn.sock.peer_addr() {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => None,
+            _ => Some(self.ex.connected(false, Instant::now())),
         }
     }
 
-    fn answer(&self, frame: &[u8]) -> Result<Ack, Failure> {
-        let settings = &self.client.settings;
-        let expected = self.prepared.control_id.as_deref().filter(|_| settings.verify_control_id);
-        ack_from_frame(frame, settings.encoding, expected).map_err(Failure::sent)
-    }
-
-    /// Wait for `events` on the connection (a reused connection already waits for input).
-    fn watch(&mut self, events: u32) -> Flow {
-        let conn = self.conn.as_mut().expect("watching without a connection");
+    /// Wait for `events` on the connection, with the timer set to the exchange's deadline.
+    fn wait_for(&mut self, events: u32) -> Flow {
+        self.arm()?;
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Err(internal("waiting without a connection")))?;
         match conn.watch(&self.client.reactor, events) {
             Ok(()) => Ok(()),
-            Err(e) => Err(Err(self.io_failure(e))),
+            Err(e) => {
+                let want = self.ex.failed(e, Instant::now());
+                self.drive(want)
+            }
         }
     }
 
-    fn start_timer(&mut self, limit: Duration) -> Flow {
+    /// Set the timer to the exchange's current deadline (a system call only when it moved).
+    fn arm(&mut self) -> Flow {
+        let deadline = self.ex.deadline();
+        if self.armed == Some(deadline) {
+            return Ok(());
+        }
         if self.timer.is_none() {
             match self.client.lp.timer() {
                 Ok(timer) => {
                     timer.set_key(self.key);
                     self.timer = Some(timer);
                 }
-                Err(e) => return Err(Err(Failure::unsent(MllpError::ConnectionClosed(format!("cannot start a timer: {e}"))))),
+                Err(e) => {
+                    return Err(Err(Failure::unsent(MllpError::ConnectionClosed(format!(
+                        "cannot start a timer: {e}"
+                    )))))
+                }
             }
         }
         if let Some(timer) = &self.timer {
-            timer.timer_start(limit.as_millis().max(1) as u64, 0, on_timer);
+            let ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .max(1);
+            timer.timer_start(u64::try_from(ms).unwrap_or(u64::MAX), 0, on_timer);
         }
+        self.armed = Some(deadline);
         Ok(())
     }
 
-    /// An I/O error before the whole frame was written: a connect error while connecting.
-    fn io_failure(&self, e: io::Error) -> Failure {
-        let settings = &self.client.settings;
-        if self.is_connected() {
-            Failure::unsent(MllpError::from_io(&e, "writing the message"))
-        } else {
-            Failure::unsent(connect_error(&settings.host, settings.port, &e))
-        }
-    }
-
-    fn timeout(&self, phase: Phase) -> Failure {
-        let settings = &self.client.settings;
-        let what = timeout_text(self.ack_timeout);
-        match phase {
-            Phase::Start | Phase::Waiting => Failure::unsent(MllpError::Timeout(format!(
-                "no pooled connection became free within connectTimeout ({} ms)",
-                settings.connect_timeout.as_millis()
-            ))),
-            Phase::Connecting => {
-                Failure::unsent(connect_timeout_error(&settings.host, settings.port, false, settings.connect_timeout))
-            }
-            Phase::Writing => Failure::unsent(write_timeout_error(&what)),
-            Phase::Reading => Failure::sent(read_timeout_error(&what)),
-        }
-    }
-
-    /// Tear down (timer, and the connection: back to the pool when the exchange ended
-    /// cleanly on a final ACK, closed otherwise) and say what to deliver.
+    /// Tear down (timer, and the connection: back to the pool when the exchange says it may
+    /// carry another message, closed otherwise) and say what to deliver.
     fn finish(&mut self, outcome: Result<Ack, Failure>) -> Done {
         let timer = self.timer.take();
-        if self.phase == Phase::Waiting {
-            if let Some(pool) = &self.client.pool {
-                pool.borrow_mut().waiting.retain(|&k| k != self.key);
-            }
+        // A send that waited for a slot and gave up (timeout, abort) leaves the queue.
+        if let (false, Some(pool)) = (self.holds_slot, &self.client.pool) {
+            pool.borrow_mut().waiting.retain(|&k| k != self.key);
         }
-        if let Some(mut conn) = self.conn.take() {
-            let reusable = matches!(&outcome, Ok(ack) if !ack.code.is_intermediate()) && conn.reader.is_clean();
-            if let (true, Some(pool)) = (reusable, &self.client.pool) {
+        let reader = if outcome.is_ok() {
+            self.ex.take_reusable()
+        } else {
+            None
+        };
+        if let (Some(mut conn), Some(reader)) = (self.conn.take(), reader) {
+            if let Some(pool) = &self.client.pool {
                 let mut pool = pool.borrow_mut();
                 if !pool.closed {
                     if let Some(timer) = timer {
                         timer.timer_stop();
                         conn.spare_timer = Some(timer);
                     }
+                    conn.reader = Some(reader);
                     pool.idle.push(IdleConn::new(&self.client, conn));
                     self.client.start_reaper(&mut pool);
                 }
@@ -804,6 +851,18 @@ impl LoopSend {
     }
 }
 
+/// After the peer's end of stream: whether a reset came too (our bytes reached a socket
+/// that was already closed), as `SO_ERROR` EPIPE/ECONNRESET.
+fn peer_reset(sock: &TcpStream) -> bool {
+    matches!(sock.take_error(), Ok(Some(e)) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset))
+}
+
+fn internal(what: &str) -> Failure {
+    Failure::unsent(MllpError::ConnectionClosed(format!(
+        "internal error in the MLLP client (please report): {what}"
+    )))
+}
+
 thread_local! {
     static PANIC_TIMER: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
@@ -813,8 +872,12 @@ thread_local! {
 /// Returns false where there is no libuv loop (call it on Node only).
 #[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
 pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
-    let Some(lp) = Loop::of(env.raw()) else { return Ok(false) };
-    let timer = lp.timer().map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    let Some(lp) = Loop::of(env.raw()) else {
+        return Ok(false);
+    };
+    let timer = lp
+        .timer()
+        .map_err(|e| napi::Error::from_reason(e.to_string()))?;
     timer.timer_start(1, 0, panicking_timer);
     PANIC_TIMER.with(|t| *t.borrow_mut() = Some(timer));
     Ok(true)

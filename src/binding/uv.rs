@@ -80,7 +80,13 @@ pub struct Loop {
 }
 
 impl Loop {
+    /// `None` unless the host is Node (not Bun or Deno, which export libuv-named symbols or
+    /// a `napi_get_uv_event_loop` without a real libuv loop behind them) and libuv's
+    /// functions resolve. This is the only place that decides; JS may only turn it off.
     pub fn of(env: sys::napi_env) -> Option<Loop> {
+        if !host_is_node(env) {
+            return None;
+        }
         let api = api()?;
         let mut raw = std::ptr::null_mut();
         let status = unsafe { sys::napi_get_uv_event_loop(env, &mut raw) };
@@ -88,10 +94,17 @@ impl Loop {
             return None;
         }
         install_cleanup_hook(env);
-        Some(Loop { raw: raw.cast(), api })
+        Some(Loop {
+            raw: raw.cast(),
+            api,
+        })
     }
 
-    fn handle(&self, kind: c_int, init: impl FnOnce(*mut c_void) -> c_int) -> std::io::Result<Handle> {
+    fn handle(
+        &self,
+        kind: c_int,
+        init: impl FnOnce(*mut c_void) -> c_int,
+    ) -> std::io::Result<Handle> {
         let size = unsafe { (self.api.handle_size)(kind) };
         let ptr = unsafe { libc::calloc(1, size) };
         if ptr.is_null() {
@@ -103,17 +116,71 @@ impl Loop {
             return Err(std::io::Error::from_raw_os_error(-status));
         }
         LIVE.with(|live| live.borrow_mut().insert(ptr as usize));
-        Ok(Handle { ptr, lp: self.raw, api: self.api })
+        Ok(Handle {
+            ptr,
+            lp: self.raw,
+            api: self.api,
+        })
     }
 
     /// A poll handle watching `fd` (not started).
     pub fn poll(&self, fd: c_int) -> std::io::Result<Handle> {
-        self.handle(UV_POLL, |ptr| unsafe { (self.api.poll_init_socket)(self.raw, ptr, fd) })
+        self.handle(UV_POLL, |ptr| unsafe {
+            (self.api.poll_init_socket)(self.raw, ptr, fd)
+        })
     }
 
     pub fn timer(&self) -> std::io::Result<Handle> {
-        self.handle(UV_TIMER, |ptr| unsafe { (self.api.timer_init)(self.raw, ptr) })
+        self.handle(UV_TIMER, |ptr| unsafe {
+            (self.api.timer_init)(self.raw, ptr)
+        })
     }
+}
+
+/// Whether the JS host is Node: `process.versions.node` is a string, and there is no
+/// `process.versions.bun` and no global `Deno`.
+fn host_is_node(env: sys::napi_env) -> bool {
+    /// `object[name]`, when `object` is an object and the lookup succeeds.
+    fn property(
+        env: sys::napi_env,
+        object: sys::napi_value,
+        name: &CStr,
+    ) -> Option<sys::napi_value> {
+        let mut value = std::ptr::null_mut();
+        // SAFETY: `env` is the calling thread's environment (we are inside a napi call),
+        // `object` a live value of it, `name` a NUL-terminated string.
+        let status =
+            unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut value) };
+        (status == sys::Status::napi_ok && !value.is_null()).then_some(value)
+    }
+    fn type_of(env: sys::napi_env, value: sys::napi_value) -> sys::napi_valuetype {
+        let mut kind = sys::ValueType::napi_undefined;
+        // SAFETY: as in `property`; `value` is a live value of `env`.
+        unsafe { sys::napi_typeof(env, value, &mut kind) };
+        kind
+    }
+    let mut global = std::ptr::null_mut();
+    // SAFETY: as in `property`.
+    if unsafe { sys::napi_get_global(env, &mut global) } != sys::Status::napi_ok {
+        return false;
+    }
+    let defined = |value: Option<sys::napi_value>| {
+        value.is_some_and(|v| type_of(env, v) != sys::ValueType::napi_undefined)
+    };
+    if defined(property(env, global, c"Deno")) {
+        return false;
+    }
+    let Some(versions) =
+        property(env, global, c"process").and_then(|p| property(env, p, c"versions"))
+    else {
+        return false;
+    };
+    if type_of(env, versions) != sys::ValueType::napi_object
+        || defined(property(env, versions, c"bun"))
+    {
+        return false;
+    }
+    property(env, versions, c"node").is_some_and(|v| type_of(env, v) == sys::ValueType::napi_string)
 }
 
 /// An open libuv handle, closed on drop (libuv frees nothing itself: the close callback
@@ -175,7 +242,10 @@ impl Drop for Handle {
         // Already closed by the environment cleanup hook when it is no longer recorded; and
         // when this thread's locals are being destroyed (process exit) there is no loop to
         // close it on.
-        if LIVE.try_with(|live| live.borrow_mut().remove(&(self.ptr as usize))).unwrap_or(false) {
+        if LIVE
+            .try_with(|live| live.borrow_mut().remove(&(self.ptr as usize)))
+            .unwrap_or(false)
+        {
             unsafe { (self.api.close)(self.ptr, Some(free_handle)) };
         }
     }
@@ -230,7 +300,9 @@ fn install_cleanup_hook(env: sys::napi_env) {
         return;
     }
     let mut handle = std::ptr::null_mut();
-    unsafe { sys::napi_add_async_cleanup_hook(env, Some(close_all), std::ptr::null_mut(), &mut handle) };
+    unsafe {
+        sys::napi_add_async_cleanup_hook(env, Some(close_all), std::ptr::null_mut(), &mut handle)
+    };
 }
 
 /// Environment teardown: close every handle still open, then tell Node we are done.
