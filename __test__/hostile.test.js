@@ -7,7 +7,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 
-const { MllpClient, MllpClientError } = require("../index.js");
+const { MllpClientError } = require("../index.js");
 const { convertError } = require("../lib/errors.js");
 const { withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 

@@ -119,7 +119,9 @@ fn subcomponent<'a>(component: &'a str, d: &Delimiters, n: usize) -> &'a str {
 
 pub fn parse_ack(raw: &str) -> Result<Ack, MllpError> {
     let mut segments = raw.split(['\r', '\n']).filter(|s| !s.is_empty());
-    let msh = segments.next().ok_or_else(|| malformed("the frame is empty"))?;
+    let msh = segments
+        .next()
+        .ok_or_else(|| malformed("the frame is empty"))?;
     if !msh.starts_with("MSH") {
         return Err(malformed("the first segment is not MSH"));
     }
@@ -165,16 +167,20 @@ fn parse_err(fields: &[&str], d: &Delimiters) -> AckErrorDetail {
     } else {
         (component(err3, d, 1), component(err3, d, 2))
     };
-    let location = non_empty(field(fields, 2).split(d.repetition).next().unwrap_or("")).map(str::to_string).or_else(|| {
-        let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
-        while parts.last().is_some_and(|p| p.is_empty()) {
-            parts.pop();
-        }
-        non_empty(&parts.join(&d.component.to_string())).map(str::to_string)
-    });
+    let location = non_empty(field(fields, 2).split(d.repetition).next().unwrap_or(""))
+        .map(str::to_string)
+        .or_else(|| {
+            let mut parts: Vec<&str> = eld.split(d.component).take(3).collect();
+            while parts.last().is_some_and(|p| p.is_empty()) {
+                parts.pop();
+            }
+            non_empty(&parts.join(&d.component.to_string())).map(str::to_string)
+        });
     AckErrorDetail {
         error_code: non_empty(code).map(|c| unescape(c, d)),
-        error_text: non_empty(text).or_else(|| non_empty(field(fields, 8))).map(|t| unescape(t, d)),
+        error_text: non_empty(text)
+            .or_else(|| non_empty(field(fields, 8)))
+            .map(|t| unescape(t, d)),
         severity: non_empty(component(field(fields, 4), d, 1)).map(str::to_string),
         location,
     }
@@ -220,10 +226,13 @@ pub fn unescape(text: &str, d: &Delimiters) -> String {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -263,8 +272,19 @@ mod tests {
 
     #[test]
     fn refusals() {
-        for raw in ["", "PID|1", "MSH|^~\\&\rPID|1", "MSH|^~\\&\rMSA|XX|1", "MSH", "MSH|^~\\&\rMSA|aa|1"] {
-            assert_eq!(parse_ack(raw).unwrap_err().code(), "MALFORMED_ACK", "{raw:?}");
+        for raw in [
+            "",
+            "PID|1",
+            "MSH|^~\\&\rPID|1",
+            "MSH|^~\\&\rMSA|XX|1",
+            "MSH",
+            "MSH|^~\\&\rMSA|aa|1",
+        ] {
+            assert_eq!(
+                parse_ack(raw).unwrap_err().code(),
+                "MALFORMED_ACK",
+                "{raw:?}"
+            );
         }
     }
 

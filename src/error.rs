@@ -44,13 +44,16 @@ impl MllpError {
     /// `rustls::Error`; they stay TLS errors (a TLS 1.3 server refuses a client certificate
     /// after the client already finished its handshake).
     pub fn from_io(err: &io::Error, doing: &str) -> MllpError {
-        if let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        if let Some(tls) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
             return MllpError::Tls(format!("TLS error while {doing}: {tls}"));
         }
         match err.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                MllpError::ConnectionClosed(format!("the receiver closed the connection while {doing}"))
-            }
+            io::ErrorKind::UnexpectedEof => MllpError::ConnectionClosed(format!(
+                "the receiver closed the connection while {doing}"
+            )),
             _ => MllpError::ConnectionClosed(format!("connection lost while {doing}: {err}")),
         }
     }

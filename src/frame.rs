@@ -44,7 +44,11 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(max_frame_bytes: usize) -> FrameDecoder {
-        FrameDecoder { max_frame_bytes, state: State::Outside, content: Vec::new() }
+        FrameDecoder {
+            max_frame_bytes,
+            state: State::Outside,
+            content: Vec::new(),
+        }
     }
 
     /// True when the decoder is between frames (nothing partial is held).
@@ -143,7 +147,12 @@ pub struct FrameReader {
 
 impl FrameReader {
     pub fn new(max_frame_bytes: usize) -> FrameReader {
-        FrameReader { decoder: FrameDecoder::new(max_frame_bytes), buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+        FrameReader {
+            decoder: FrameDecoder::new(max_frame_bytes),
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
     }
 
     /// Nothing buffered and no partial frame: the connection may carry another exchange.
@@ -152,7 +161,7 @@ impl FrameReader {
     }
 
     /// The next whole frame from what was read so far, or `None` when more bytes are needed.
-    pub fn next(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
         while self.start < self.end {
             let (used, frame) = self.decoder.decode(&self.buf[self.start..self.end])?;
             self.start += used;
@@ -214,7 +223,11 @@ mod tests {
         for step in [1, 2, 3, wire.len()] {
             let (frames, end) = feed(wire, step, 1024);
             assert_eq!(end, Ok(()));
-            assert_eq!(frames, vec![b"MSH|^~\\&|A\rMSA|AA|1\r".to_vec()], "step {step}");
+            assert_eq!(
+                frames,
+                vec![b"MSH|^~\\&|A\rMSA|AA|1\r".to_vec()],
+                "step {step}"
+            );
         }
     }
 
@@ -283,14 +296,14 @@ mod tests {
         let mut reader = FrameReader::new(1 << 20);
         let mut frames = Vec::new();
         for chunk in input.chunks(step) {
-            while let Some(frame) = reader.next().unwrap() {
+            while let Some(frame) = reader.next_frame().unwrap() {
                 frames.push(frame);
             }
             let spare = reader.spare();
             spare[..chunk.len()].copy_from_slice(chunk);
             reader.filled(chunk.len());
         }
-        while let Some(frame) = reader.next().unwrap() {
+        while let Some(frame) = reader.next_frame().unwrap() {
             frames.push(frame);
         }
         (frames, reader.is_clean())
@@ -301,7 +314,11 @@ mod tests {
         let input = b"\x0bA|1\x1c\r\x0bB|2\x1c\r\x0bC|3\x1c\r";
         for step in 1..=input.len() {
             let (frames, clean) = read_all(input, step);
-            assert_eq!(frames, vec![b"A|1".to_vec(), b"B|2".to_vec(), b"C|3".to_vec()], "step {step}");
+            assert_eq!(
+                frames,
+                vec![b"A|1".to_vec(), b"B|2".to_vec(), b"C|3".to_vec()],
+                "step {step}"
+            );
             assert!(clean, "step {step}");
         }
     }
@@ -314,13 +331,13 @@ mod tests {
         let mut reader = FrameReader::new(64);
         reader.spare()[..5].copy_from_slice(b"\x0bA\x1c\r\x0b");
         reader.filled(5);
-        assert_eq!(reader.next().unwrap(), Some(b"A".to_vec()));
+        assert_eq!(reader.next_frame().unwrap(), Some(b"A".to_vec()));
         assert!(!reader.is_clean());
         // 0x1C then the end of the stream still gives the frame.
         let mut reader = FrameReader::new(64);
         reader.spare()[..3].copy_from_slice(b"\x0bZ\x1c");
         reader.filled(3);
-        assert_eq!(reader.next().unwrap(), None);
+        assert_eq!(reader.next_frame().unwrap(), None);
         assert_eq!(reader.eof().unwrap(), Some(b"Z".to_vec()));
     }
 }

@@ -148,8 +148,16 @@ pub fn prepare_bytes(message: &[u8], encoding: Encoding) -> Result<Prepared, Mll
     frame.push(CARRIAGE_RETURN);
 
     let body = &frame[1..frame.len() - 2];
-    let control_id = if batch { None } else { Some(msh10(body, field_sep, encoding)) };
-    Ok(Prepared { frame, shared: None, control_id })
+    let control_id = if batch {
+        None
+    } else {
+        Some(msh10(body, field_sep, encoding))
+    };
+    Ok(Prepared {
+        frame,
+        shared: None,
+        control_id,
+    })
 }
 
 /// Like [`prepare_bytes`] for bytes the caller hands over: a large message that needs no
@@ -163,8 +171,16 @@ pub fn prepare_shared(message: SharedBytes, encoding: Encoding) -> Result<Prepar
     match memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, bytes) {
         Some(_) => prepare_bytes(bytes, encoding),
         None => {
-            let control_id = if batch { None } else { Some(msh10(bytes, field_sep, encoding)) };
-            Ok(Prepared { frame: Vec::new(), shared: Some(message), control_id })
+            let control_id = if batch {
+                None
+            } else {
+                Some(msh10(bytes, field_sep, encoding))
+            };
+            Ok(Prepared {
+                frame: Vec::new(),
+                shared: Some(message),
+                control_id,
+            })
         }
     }
 }
@@ -177,7 +193,9 @@ fn check_header(message: &[u8]) -> Result<(bool, u8), MllpError> {
     let header = &message[..message.len().min(3)];
     let batch = header == b"FHS" || header == b"BHS";
     if header != b"MSH" && !batch {
-        return Err(invalid("message must begin with an MSH segment (or FHS/BHS for a batch)"));
+        return Err(invalid(
+            "message must begin with an MSH segment (or FHS/BHS for a batch)",
+        ));
     }
     let Some(&field_sep) = message.get(3) else {
         return Err(invalid("message header has no field separator after MSH"));
@@ -191,7 +209,10 @@ fn check_header(message: &[u8]) -> Result<(bool, u8), MllpError> {
 
 /// MSH-10 of the first segment, `""` when absent.
 fn msh10(message: &[u8], field_sep: u8, encoding: Encoding) -> String {
-    let first = message.split(|&b| b == CARRIAGE_RETURN).next().unwrap_or(&[]);
+    let first = message
+        .split(|&b| b == CARRIAGE_RETURN)
+        .next()
+        .unwrap_or(&[]);
     let value = first.split(|&b| b == field_sep).nth(9).unwrap_or(&[]);
     encoding.decode(value).trim().to_string()
 }
@@ -202,21 +223,43 @@ mod tests {
 
     #[test]
     fn line_ends_become_cr() {
-        let p = prepare_bytes(b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n", Encoding::Utf8).unwrap();
-        assert_eq!(p.message(), b"MSH|^~\\&|||||||ADT|42|P|2.5\rPID|1\rPV1|1\r\r");
+        let p = prepare_bytes(
+            b"MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n",
+            Encoding::Utf8,
+        )
+        .unwrap();
+        assert_eq!(
+            p.message(),
+            b"MSH|^~\\&|||||||ADT|42|P|2.5\rPID|1\rPV1|1\r\r"
+        );
         assert_eq!(p.control_id.as_deref(), Some("42"));
     }
 
     #[test]
     fn cr_kept_and_nothing_appended() {
         let p = prepare_text("MSH|^~\\&|||||||ADT|7\rPID|1", Encoding::Utf8).unwrap();
-        assert_eq!(p.frame, b"\x0bMSH|^~\\&|||||||ADT|7\rPID|1\x1c\x0d".to_vec());
+        assert_eq!(
+            p.frame,
+            b"\x0bMSH|^~\\&|||||||ADT|7\rPID|1\x1c\x0d".to_vec()
+        );
     }
 
     #[test]
     fn refusals() {
-        for m in ["", "PID|1", "MSH", "MSH\r", " MSH|^~\\&", "MSH|a\x0bb", "MSH|a\x1cb"] {
-            assert_eq!(prepare_text(m, Encoding::Utf8).unwrap_err().code(), "INVALID_INPUT", "{m:?}");
+        for m in [
+            "",
+            "PID|1",
+            "MSH",
+            "MSH\r",
+            " MSH|^~\\&",
+            "MSH|a\x0bb",
+            "MSH|a\x1cb",
+        ] {
+            assert_eq!(
+                prepare_text(m, Encoding::Utf8).unwrap_err().code(),
+                "INVALID_INPUT",
+                "{m:?}"
+            );
         }
         assert!(prepare_text("MSH|é€", Encoding::Latin1).is_err());
     }
@@ -228,16 +271,28 @@ mod tests {
         let shared: SharedBytes = Arc::new(big.clone());
         let p = prepare_shared(shared.clone(), Encoding::Utf8).unwrap();
         assert!(p.frame.is_empty());
-        assert_eq!(p.message().as_ptr(), (*shared).as_ref().as_ptr(), "written from the caller's memory");
+        assert_eq!(
+            p.message().as_ptr(),
+            (*shared).as_ref().as_ptr(),
+            "written from the caller's memory"
+        );
         assert_eq!(p.control_id.as_deref(), Some("BIG"));
-        assert_eq!(p.wire_parts().concat(), [&[0x0b][..], &big, &[0x1c, 0x0d]].concat());
+        assert_eq!(
+            p.wire_parts().concat(),
+            [&[0x0b][..], &big, &[0x1c, 0x0d]].concat()
+        );
         // A line feed needs a change: then it is copied and normalized.
         big[100] = b'\n';
         let p = prepare_shared(Arc::new(big.clone()), Encoding::Utf8).unwrap();
         assert!(p.shared.is_none());
         assert_eq!(p.message()[100], b'\r');
         big[100] = 0x1c;
-        assert_eq!(prepare_shared(Arc::new(big), Encoding::Utf8).unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(
+            prepare_shared(Arc::new(big), Encoding::Utf8)
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
     }
 
     #[test]

@@ -29,7 +29,11 @@ pub struct ReceiverConfig {
 #[derive(Debug)]
 pub enum Event {
     /// A whole frame's content from connection `conn`.
-    Message { conn: u64, peer: SocketAddr, bytes: Vec<u8> },
+    Message {
+        conn: u64,
+        peer: SocketAddr,
+        bytes: Vec<u8>,
+    },
     /// The connection ended; `error` says why when it was not a clean close.
     Closed { conn: u64, error: Option<String> },
 }
@@ -55,10 +59,17 @@ impl Receiver {
         config: ReceiverConfig,
         on_event: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Result<Receiver, MllpError> {
-        let listener = TcpListener::bind((config.host.as_str(), config.port)).await.map_err(|e| {
-            MllpError::InvalidInput(format!("cannot listen on {}:{}: {e}", config.host, config.port))
-        })?;
-        let local_addr = listener.local_addr().map_err(|e| MllpError::InvalidInput(e.to_string()))?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .await
+            .map_err(|e| {
+                MllpError::InvalidInput(format!(
+                    "cannot listen on {}:{}: {e}",
+                    config.host, config.port
+                ))
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| MllpError::InvalidInput(e.to_string()))?;
         let stop = CancelToken::default();
         let connections: Connections = Arc::default();
         let accept_stop = stop.clone();
@@ -80,13 +91,30 @@ impl Receiver {
                     let id = next_id.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = mpsc::unbounded_channel();
                     accept_connections.lock().unwrap().insert(id, tx);
-                    let task = serve(id, peer, tcp, rx, config.clone(), on_event.clone(), accept_connections.clone());
+                    let task = serve(
+                        id,
+                        peer,
+                        tcp,
+                        rx,
+                        config.clone(),
+                        on_event.clone(),
+                        accept_connections.clone(),
+                    );
                     tokio::spawn(task);
                 }
             };
-            let _ = accept_stop.run(async { Ok::<(), _>(accepting.await) }).await;
+            let _ = accept_stop
+                .run(async {
+                    accepting.await;
+                    Ok::<(), crate::error::Failure>(())
+                })
+                .await;
         });
-        Ok(Receiver { local_addr, stop, connections })
+        Ok(Receiver {
+            local_addr,
+            stop,
+            connections,
+        })
     }
 
     /// Queue `message` (unframed) as a frame on connection `conn`; false if it is gone.
@@ -104,7 +132,11 @@ impl Receiver {
     }
 
     fn send(&self, conn: u64, command: Command) -> bool {
-        self.connections.lock().unwrap().get(&conn).is_some_and(|tx| tx.send(command).is_ok())
+        self.connections
+            .lock()
+            .unwrap()
+            .get(&conn)
+            .is_some_and(|tx| tx.send(command).is_ok())
     }
 
     /// Stop accepting and close every open connection.
@@ -162,5 +194,8 @@ async fn serve(
     }
     .await;
     connections.lock().unwrap().remove(&id);
-    on_event(Event::Closed { conn: id, error: result.err().map(|e: MllpError| e.to_string()) });
+    on_event(Event::Closed {
+        conn: id,
+        error: result.err().map(|e: MllpError| e.to_string()),
+    });
 }

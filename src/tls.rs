@@ -78,16 +78,22 @@ pub fn parse_key(
     let text = String::from_utf8_lossy(pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let Some(passphrase) = passphrase else {
-            return Err(invalid(format!("{option} is encrypted: tls.passphrase is required")));
+            return Err(invalid(format!(
+                "{option} is encrypted: tls.passphrase is required"
+            )));
         };
         let (_, der) = pkcs8::der::pem::decode_vec(text.trim().as_bytes())
             .map_err(|e| invalid(format!("{option} is not valid PEM: {e}")))?;
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
             .map_err(|e| invalid(format!("{option} is not an encrypted PKCS#8 key: {e}")))?;
         let plain = info.decrypt(passphrase.as_bytes()).map_err(|_| {
-            invalid(format!("tls.passphrase does not decrypt {option} (wrong passphrase or unsupported cipher)"))
+            invalid(format!(
+                "tls.passphrase does not decrypt {option} (wrong passphrase or unsupported cipher)"
+            ))
         })?;
-        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec())));
+        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            plain.as_bytes().to_vec(),
+        )));
     }
     if text.contains("-----BEGIN RSA PRIVATE KEY-----") && text.contains("ENCRYPTED") {
         return Err(invalid(format!(
@@ -95,13 +101,18 @@ pub fn parse_key(
         )));
     }
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
-        invalid(format!("{option} holds no usable private key (PKCS#8, PKCS#1 or SEC1 PEM): {e}"))
+        invalid(format!(
+            "{option} holds no usable private key (PKCS#8, PKCS#1 or SEC1 PEM): {e}"
+        ))
     })
 }
 
 fn parse_server_name(name: &str, option: &str) -> Result<ServerName<'static>, MllpError> {
-    ServerName::try_from(name.to_string())
-        .map_err(|_| invalid(format!("{option} {name:?} is not a valid DNS name or IP address")))
+    ServerName::try_from(name.to_string()).map_err(|_| {
+        invalid(format!(
+            "{option} {name:?} is not a valid DNS name or IP address"
+        ))
+    })
 }
 
 /// Build the client side once: trust roots, optional client identity, name to verify.
@@ -114,17 +125,23 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
         .with_safe_default_protocol_versions()
         .map_err(|e| MllpError::Tls(e.to_string()))?;
     let builder = if opts.insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
     } else {
         let roots = match &opts.ca {
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for (i, pem) in pems.iter().enumerate() {
-                    let option = if pems.len() > 1 { format!("tls.ca[{i}]") } else { "tls.ca".into() };
+                    let option = if pems.len() > 1 {
+                        format!("tls.ca[{i}]")
+                    } else {
+                        "tls.ca".into()
+                    };
                     for cert in parse_certs(pem, &option)? {
-                        store
-                            .add(cert)
-                            .map_err(|e| invalid(format!("{option} holds an unusable certificate: {e}")))?;
+                        store.add(cert).map_err(|e| {
+                            invalid(format!("{option} holds an unusable certificate: {e}"))
+                        })?;
                     }
                 }
                 Arc::new(store)
@@ -147,7 +164,10 @@ pub fn client_settings(opts: &TlsOptions, host: &str) -> Result<TlsSettings, Mll
     };
     // Resumption is on by default in rustls: the config is shared by every send of a client.
     config.enable_sni = true;
-    Ok(TlsSettings { config: Arc::new(config), server_name })
+    Ok(TlsSettings {
+        config: Arc::new(config),
+        server_name,
+    })
 }
 
 /// Server side for the test receiver: certificate chain, key, and optionally a CA that
@@ -167,19 +187,29 @@ pub fn server_config(
         Some(ca) => {
             let mut store = RootCertStore::empty();
             for cert in parse_certs(ca, "tls.ca")? {
-                store.add(cert).map_err(|e| invalid(format!("tls.ca: {e}")))?;
+                store
+                    .add(cert)
+                    .map_err(|e| invalid(format!("tls.ca: {e}")))?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(store),
                 provider(),
             );
-            let verifier = if require_client_cert { verifier } else { verifier.allow_unauthenticated() };
+            let verifier = if require_client_cert {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
             builder.with_client_cert_verifier(
-                verifier.build().map_err(|e| invalid(format!("tls.ca: {e}")))?,
+                verifier
+                    .build()
+                    .map_err(|e| invalid(format!("tls.ca: {e}")))?,
             )
         }
         None if require_client_cert => {
-            return Err(invalid("tls.requestCert needs tls.ca to verify client certificates".into()))
+            return Err(invalid(
+                "tls.requestCert needs tls.ca to verify client certificates".into(),
+            ))
         }
         None => builder.with_no_client_auth(),
     };
@@ -211,7 +241,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -219,7 +254,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()

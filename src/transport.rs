@@ -269,7 +269,7 @@ impl Connection {
     /// Read the next frame, or `None` when the peer closed cleanly between frames.
     pub async fn read_frame_or_eof(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
         loop {
-            if let Some(frame) = self.reader.next()? {
+            if let Some(frame) = self.reader.next_frame()? {
                 return Ok(Some(frame));
             }
             let n = self

@@ -39,7 +39,12 @@ fn decode_split(stream: &[u8], cuts: &[usize], max: usize) -> Decoded {
                     frames.extend(frame);
                     rest = &rest[used..];
                 }
-                Err(e) => return Decoded { frames, end: e.code().to_string() },
+                Err(e) => {
+                    return Decoded {
+                        frames,
+                        end: e.code().to_string(),
+                    }
+                }
             }
         }
     }
@@ -60,34 +65,50 @@ fn decode_whole(stream: &[u8], max: usize) -> Decoded {
 
 /// Frame content: any bytes but the two block bytes.
 fn content() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(any::<u8>().prop_filter("no block bytes", |b| *b != START_BLOCK && *b != END_BLOCK), 0..300)
+    prop::collection::vec(
+        any::<u8>().prop_filter("no block bytes", |b| *b != START_BLOCK && *b != END_BLOCK),
+        0..300,
+    )
 }
 
 /// Padding real receivers put between frames: NUL, CR, LF, space, tab.
 fn padding() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(prop::sample::select(vec![0x00u8, 0x0D, 0x0A, 0x20, 0x09]), 0..6)
+    prop::collection::vec(
+        prop::sample::select(vec![0x00u8, 0x0D, 0x0A, 0x20, 0x09]),
+        0..6,
+    )
 }
 
 /// A valid stream: padding, frame, padding, frame, ..., padding; with its frames.
 fn valid_stream() -> impl Strategy<Value = (Vec<u8>, Vec<Vec<u8>>)> {
-    (prop::collection::vec((padding(), content()), 0..8), padding()).prop_map(|(parts, tail)| {
-        let mut stream = Vec::new();
-        let mut frames = Vec::new();
-        for (pad, body) in parts {
-            stream.extend_from_slice(&pad);
-            stream.extend_from_slice(&encode_frame(&body));
-            frames.push(body);
-        }
-        stream.extend_from_slice(&tail);
-        (stream, frames)
-    })
+    (
+        prop::collection::vec((padding(), content()), 0..8),
+        padding(),
+    )
+        .prop_map(|(parts, tail)| {
+            let mut stream = Vec::new();
+            let mut frames = Vec::new();
+            for (pad, body) in parts {
+                stream.extend_from_slice(&pad);
+                stream.extend_from_slice(&encode_frame(&body));
+                frames.push(body);
+            }
+            stream.extend_from_slice(&tail);
+            (stream, frames)
+        })
 }
 
+/// A byte stream and the frames it holds.
+type StreamAndFrames = (Vec<u8>, Vec<Vec<u8>>);
+
 /// A stream and up to 40 cut positions in it (0..=len, so empty chunks happen too).
-fn stream_and_cuts() -> impl Strategy<Value = ((Vec<u8>, Vec<Vec<u8>>), Vec<usize>)> {
+fn stream_and_cuts() -> impl Strategy<Value = (StreamAndFrames, Vec<usize>)> {
     valid_stream().prop_flat_map(|(stream, frames)| {
         let len = stream.len();
-        (Just((stream, frames)), prop::collection::vec(0..=len, 0..40))
+        (
+            Just((stream, frames)),
+            prop::collection::vec(0..=len, 0..40),
+        )
     })
 }
 
@@ -153,7 +174,9 @@ proptest! {
 /// Field text: no field separator, no line end, no block byte.
 fn field_text() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
-        any::<u8>().prop_filter("plain field byte", |b| !matches!(*b, b'|' | b'\r' | b'\n' | START_BLOCK | END_BLOCK)),
+        any::<u8>().prop_filter("plain field byte", |b| {
+            !matches!(*b, b'|' | b'\r' | b'\n' | START_BLOCK | END_BLOCK)
+        }),
         0..12,
     )
 }
@@ -161,7 +184,9 @@ fn field_text() -> impl Strategy<Value = Vec<u8>> {
 /// Segment text after the header: no line end, no block byte.
 fn segment_text() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
-        any::<u8>().prop_filter("segment byte", |b| !matches!(*b, b'\r' | b'\n' | START_BLOCK | END_BLOCK)),
+        any::<u8>().prop_filter("segment byte", |b| {
+            !matches!(*b, b'\r' | b'\n' | START_BLOCK | END_BLOCK)
+        }),
         0..80,
     )
 }
@@ -211,7 +236,10 @@ fn message() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, String)> {
 
 #[test]
 fn normalize_follows_the_rules() {
-    assert_eq!(normalize(b"MSH|a\r\nB\nC\r\rD\n\n"), b"MSH|a\rB\rC\r\rD\r\r".to_vec());
+    assert_eq!(
+        normalize(b"MSH|a\r\nB\nC\r\rD\n\n"),
+        b"MSH|a\rB\rC\r\rD\r\r".to_vec()
+    );
     assert_eq!(normalize(b"MSH|a\r\n\r\n"), b"MSH|a\r\r".to_vec());
 }
 
@@ -314,7 +342,14 @@ struct AckSpec {
 }
 
 fn ack_code() -> impl Strategy<Value = AckCode> {
-    prop::sample::select(vec![AckCode::AA, AckCode::AE, AckCode::AR, AckCode::CA, AckCode::CE, AckCode::CR])
+    prop::sample::select(vec![
+        AckCode::AA,
+        AckCode::AE,
+        AckCode::AR,
+        AckCode::CA,
+        AckCode::CE,
+        AckCode::CR,
+    ])
 }
 
 fn ack_spec() -> impl Strategy<Value = AckSpec> {
@@ -337,7 +372,7 @@ fn ack_spec() -> impl Strategy<Value = AckSpec> {
             code,
             control_id,
             text,
-            err: err.map(|(c, t, s, l)| (c, t, s, l)),
+            err,
             v25,
             line_end,
         })
@@ -349,7 +384,8 @@ fn build_ack(s: &AckSpec) -> String {
     let (f, c) = (d.field, d.component);
     let enc: String = [c, d.repetition, d.escape, d.subcomponent].iter().collect();
     let version = if s.v25 { "2.5" } else { "2.3" };
-    let msh = format!("MSH{f}{enc}{f}RECV{f}FAC{f}SEND{f}FAC{f}20260510120001{f}{f}ACK{c}A01{c}ACK{f}ACK1{f}P{f}{version}");
+    let msh =
+        format!("MSH{f}{enc}{f}RECV{f}FAC{f}SEND{f}FAC{f}20260510120001{f}{f}ACK{c}A01{c}ACK{f}ACK1{f}P{f}{version}");
     let mut msa = format!("MSA{f}{}{f}{}", s.code.as_str(), s.control_id);
     if !s.text.is_empty() {
         msa.push(f);
@@ -359,9 +395,13 @@ fn build_ack(s: &AckSpec) -> String {
     if let Some((code, text, severity, location)) = &s.err {
         if s.v25 {
             let coded = [code.clone(), escape(text, d), "HL70357".into()].join(&c.to_string());
-            segments.push(format!("ERR{f}{f}{}{f}{coded}{f}{severity}", location.join(&c.to_string())));
+            segments.push(format!(
+                "ERR{f}{f}{}{f}{coded}{f}{severity}",
+                location.join(&c.to_string())
+            ));
         } else {
-            let coded = [code.clone(), escape(text, d), "HL70357".into()].join(&d.subcomponent.to_string());
+            let coded =
+                [code.clone(), escape(text, d), "HL70357".into()].join(&d.subcomponent.to_string());
             let mut where_ = location.clone();
             where_.resize(3, String::new());
             where_.push(coded);

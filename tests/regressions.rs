@@ -10,17 +10,30 @@ use glion_mllp_client::message::{prepare_bytes, prepare_text, Encoding};
 #[test]
 fn latin1_control_id_is_read_as_latin1() {
     let input: &[u8] = &[
-        0x4d, 0x53, 0x48, 0xff, 0xff, 0xff, 0xff, 0x1d, 0xff, 0xff, 0xff, 0xff, 0xff, 0x20, 0x09, 0x09, 0x09, 0x09, 0xf6,
+        0x4d, 0x53, 0x48, 0xff, 0xff, 0xff, 0xff, 0x1d, 0xff, 0xff, 0xff, 0xff, 0xff, 0x20, 0x09,
+        0x09, 0x09, 0x09, 0xf6,
     ];
     let chars: String = input.iter().map(|&b| b as char).collect();
     let from_text = prepare_text(&chars, Encoding::Latin1).unwrap();
     let from_bytes = prepare_bytes(input, Encoding::Latin1).unwrap();
     assert_eq!(from_text, from_bytes);
-    assert!(from_text.control_id.as_deref().unwrap().starts_with('ö'), "{:?}", from_text.control_id);
+    assert!(
+        from_text.control_id.as_deref().unwrap().starts_with('ö'),
+        "{:?}",
+        from_text.control_id
+    );
 
-    let p = prepare_text("MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSGé1|P|2.5\rPID|1", Encoding::Latin1).unwrap();
+    let p = prepare_text(
+        "MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSGé1|P|2.5\rPID|1",
+        Encoding::Latin1,
+    )
+    .unwrap();
     assert_eq!(p.control_id.as_deref(), Some("MSGé1"));
-    let p = prepare_bytes(b"MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSG\xe91|P|2.5\rPID|1", Encoding::Latin1).unwrap();
+    let p = prepare_bytes(
+        b"MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSG\xe91|P|2.5\rPID|1",
+        Encoding::Latin1,
+    )
+    .unwrap();
     assert_eq!(p.control_id.as_deref(), Some("MSGé1"));
 }
 
@@ -31,15 +44,27 @@ fn latin1_control_id_is_read_as_latin1() {
 /// was MALFORMED_ACK. Fixed: MSH-10 is now read from the message inside the frame.
 #[test]
 fn control_id_at_the_end_of_the_message_excludes_the_end_block() {
-    let minimized: &[u8] = &[0x4d, 0x53, 0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    let minimized: &[u8] = &[
+        0x4d, 0x53, 0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ];
     for encoding in [Encoding::Utf8, Encoding::Latin1] {
-        assert_eq!(prepare_bytes(minimized, encoding).unwrap().control_id.as_deref(), Some(""));
+        assert_eq!(
+            prepare_bytes(minimized, encoding)
+                .unwrap()
+                .control_id
+                .as_deref(),
+            Some("")
+        );
         let p = prepare_bytes(b"MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSG1", encoding).unwrap();
         assert_eq!(p.control_id.as_deref(), Some("MSG1"));
         let p = prepare_text("MSH|^~\\&|S|F|R|F|20260101||ADT^A01| MSG2 ", encoding).unwrap();
         assert_eq!(p.control_id.as_deref(), Some("MSG2"));
     }
     // With a trailing CR (or a later segment) it was always right.
-    let p = prepare_bytes(b"MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSG1\r", Encoding::Utf8).unwrap();
+    let p = prepare_bytes(
+        b"MSH|^~\\&|S|F|R|F|20260101||ADT^A01|MSG1\r",
+        Encoding::Utf8,
+    )
+    .unwrap();
     assert_eq!(p.control_id.as_deref(), Some("MSG1"));
 }

@@ -62,8 +62,12 @@ fn frame_vectors() {
         let name = case["name"].as_str().unwrap();
         let input = bytes(case["input"].as_str().unwrap());
         let max = case["maxFrameBytes"].as_u64().unwrap_or(1024 * 1024) as usize;
-        let want_frames: Vec<Vec<u8>> =
-            case["frames"].as_array().unwrap().iter().map(|f| bytes(f.as_str().unwrap())).collect();
+        let want_frames: Vec<Vec<u8>> = case["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| bytes(f.as_str().unwrap()))
+            .collect();
         let want_end = match case["error"].as_str() {
             Some(code) => code.to_string(),
             None => case["eof"].as_str().unwrap().to_string(),
@@ -83,24 +87,56 @@ fn ack_vectors() {
         let raw = case["raw"].as_str().unwrap();
         let result = parse_ack(raw);
         if let Some(code) = case["error"].as_str() {
-            assert_eq!(result.map(|a| a.code).map_err(|e| e.code()), Err(code), "{name}");
+            assert_eq!(
+                result.map(|a| a.code).map_err(|e| e.code()),
+                Err(code),
+                "{name}"
+            );
             continue;
         }
         let ack = result.unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = &case["ack"];
-        assert_eq!(ack.code.as_str(), want["code"].as_str().unwrap(), "{name}: code");
-        assert_eq!(ack.control_id, want["controlId"].as_str().unwrap(), "{name}: controlId");
+        assert_eq!(
+            ack.code.as_str(),
+            want["code"].as_str().unwrap(),
+            "{name}: code"
+        );
+        assert_eq!(
+            ack.control_id,
+            want["controlId"].as_str().unwrap(),
+            "{name}: controlId"
+        );
         assert_eq!(ack.message, opt(&want["message"]), "{name}: message");
         assert_eq!(ack.error_code, opt(&want["errorCode"]), "{name}: errorCode");
         assert_eq!(ack.severity, opt(&want["severity"]), "{name}: severity");
         assert_eq!(ack.raw, raw, "{name}: raw");
         let errors = want["errors"].as_array().unwrap();
-        assert_eq!(ack.errors.len(), errors.len(), "{name}: number of ERR entries");
+        assert_eq!(
+            ack.errors.len(),
+            errors.len(),
+            "{name}: number of ERR entries"
+        );
         for (got, want) in ack.errors.iter().zip(errors) {
-            assert_eq!(got.error_code, opt(&want["errorCode"]), "{name}: errors[].errorCode");
-            assert_eq!(got.error_text, opt(&want["errorText"]), "{name}: errors[].errorText");
-            assert_eq!(got.severity, opt(&want["severity"]), "{name}: errors[].severity");
-            assert_eq!(got.location, opt(&want["location"]), "{name}: errors[].location");
+            assert_eq!(
+                got.error_code,
+                opt(&want["errorCode"]),
+                "{name}: errors[].errorCode"
+            );
+            assert_eq!(
+                got.error_text,
+                opt(&want["errorText"]),
+                "{name}: errors[].errorText"
+            );
+            assert_eq!(
+                got.severity,
+                opt(&want["severity"]),
+                "{name}: errors[].severity"
+            );
+            assert_eq!(
+                got.location,
+                opt(&want["location"]),
+                "{name}: errors[].location"
+            );
         }
     }
 }
@@ -116,11 +152,23 @@ fn message_vectors() {
             _ => prepare_text(input, encoding),
         };
         if let Some(code) = case["error"].as_str() {
-            assert_eq!(result.map(|p| p.frame).map_err(|e| e.code()), Err(code), "{name}");
+            assert_eq!(
+                result.map(|p| p.frame).map_err(|e| e.code()),
+                Err(code),
+                "{name}"
+            );
             continue;
         }
         let prepared = result.unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(prepared.message(), bytes(case["wire"].as_str().unwrap()).as_slice(), "{name}: wire bytes");
-        assert_eq!(prepared.control_id, opt(&case["controlId"]), "{name}: controlId");
+        assert_eq!(
+            prepared.message(),
+            bytes(case["wire"].as_str().unwrap()).as_slice(),
+            "{name}: wire bytes"
+        );
+        assert_eq!(
+            prepared.control_id,
+            opt(&case["controlId"]),
+            "{name}: controlId"
+        );
     }
 }

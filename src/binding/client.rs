@@ -333,7 +333,7 @@ impl NativeClient {
 
 enum StreamState {
     NotStarted(std::result::Result<Prepared, MllpError>),
-    Open(Exchange),
+    Open(Box<Exchange>),
     Done,
 }
 
@@ -397,7 +397,7 @@ async fn step(
 ) -> std::result::Result<Option<Ack>, Failure> {
     if let StreamState::NotStarted(prepared) = state {
         let prepared = std::mem::replace(prepared, Err(MllpError::Aborted))?;
-        *state = StreamState::Open(client::open(settings, prepared, ack_timeout));
+        *state = StreamState::Open(Box::new(client::open(settings, prepared, ack_timeout)));
     }
     match state {
         StreamState::Open(exchange) => {

@@ -11,8 +11,12 @@
 //! finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a settled
 //! Promise may start the next send from inside `settle`.
 
+// `Flow`'s error side carries the send's outcome, once per send: boxing it would allocate per
+// send for nothing.
+#![allow(clippy::result_large_err)]
+
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -29,7 +33,7 @@ use super::uv::{self, Handle, LeakAtExit, Loop};
 use super::{no_unwind, panic_error, to_js_error};
 use crate::ack::Ack;
 use crate::engine::exchange::{Mode, Phase};
-use crate::engine::{ClientSettings, Exchange, Want};
+use crate::engine::{Acquire, ClientSettings, Exchange, PoolState, Want};
 use crate::error::{Failure, MllpError};
 use crate::frame::FrameReader;
 use crate::message::Prepared;
@@ -155,39 +159,11 @@ impl Drop for LoopConn {
     }
 }
 
-/// A pooled connection between sends. It stays registered for input: a receiver that
-/// closes it or sends something unasked gets it dropped at once, and reusing it costs no
-/// epoll_ctl call.
-struct IdleConn {
-    conn: LoopConn,
-    since: Instant,
-}
-
-impl IdleConn {
-    fn new(client: &LoopClient, conn: LoopConn) -> IdleConn {
-        conn.set_owner(Owner::Idle(client.key));
-        IdleConn {
-            conn,
-            since: Instant::now(),
-        }
-    }
-
-    /// Back in use by send `send_key`.
-    fn take(self, send_key: usize) -> LoopConn {
-        self.conn.set_owner(Owner::Send(send_key));
-        self.conn
-    }
-}
-
+/// The pool (`engine::PoolState` decides; here the idle-connection reaper timer). An idle
+/// pooled connection stays registered for input: a receiver that closes it or sends
+/// something unasked gets it dropped at once, and reusing it costs no epoll_ctl call.
 struct LoopPool {
-    max: usize,
-    idle_timeout: Duration,
-    /// Connections checked out or being opened.
-    busy: usize,
-    idle: Vec<IdleConn>,
-    /// Sends waiting for a slot, oldest first.
-    waiting: VecDeque<usize>,
-    closed: bool,
+    state: PoolState<LoopConn, usize>,
     reaper: Option<Handle>,
 }
 
@@ -220,6 +196,8 @@ impl LoopClient {
         let mut settle_ref = std::ptr::null_mut();
         let mut async_context = std::ptr::null_mut();
         let mut name = std::ptr::null_mut();
+        // SAFETY: `env` is the environment of this napi call (we are on its JS thread) and `settle` a live
+        // value of it; every out-pointer is a local.
         unsafe {
             if sys::napi_create_reference(env, settle, 1, &mut settle_ref) != sys::Status::napi_ok {
                 return None;
@@ -244,12 +222,7 @@ impl LoopClient {
             settings,
             pool: pool.map(|(max, idle_timeout)| {
                 RefCell::new(LoopPool {
-                    max: max.max(1),
-                    idle_timeout,
-                    busy: 0,
-                    idle: Vec::new(),
-                    waiting: VecDeque::new(),
-                    closed: false,
+                    state: PoolState::new(max, idle_timeout),
                     reaper: None,
                 })
             }),
@@ -291,11 +264,12 @@ impl LoopClient {
                 outcome: Err(failure),
                 holds_slot,
                 client,
+                conn,
                 ..
             }) => {
                 // Its slot goes to the next waiting send (which may settle right here).
                 if holds_slot {
-                    client.release_slot();
+                    client.release_slot(conn);
                 }
                 Err(failure)
             }
@@ -312,14 +286,9 @@ impl LoopClient {
     /// flight finish and close their connections.
     pub(crate) fn close(&self) {
         let Some(pool) = &self.pool else { return };
-        let (waiting, idle, reaper) = {
+        let ((idle, waiting), reaper) = {
             let mut pool = pool.borrow_mut();
-            pool.closed = true;
-            (
-                std::mem::take(&mut pool.waiting),
-                std::mem::take(&mut pool.idle),
-                pool.reaper.take(),
-            )
+            (pool.state.close(), pool.reaper.take())
         };
         drop(idle);
         drop(reaper);
@@ -330,18 +299,17 @@ impl LoopClient {
 
     fn drop_idle(&self, token: u64) {
         let Some(pool) = &self.pool else { return };
-        let gone = {
-            let mut pool = pool.borrow_mut();
-            pool.idle
-                .iter()
-                .position(|idle| idle.conn.token == token)
-                .map(|at| pool.idle.remove(at))
-        };
+        let gone = pool
+            .borrow_mut()
+            .state
+            .drop_idle(|conn| conn.token == token);
         drop(gone);
     }
 
     pub(crate) fn idle_count(&self) -> usize {
-        self.pool.as_ref().map_or(0, |p| p.borrow().idle.len())
+        self.pool
+            .as_ref()
+            .map_or(0, |p| p.borrow().state.idle_count())
     }
 
     /// Call the JS settle callback (`settle.rs`: id, reason, the ACK's fields) on this, the
@@ -352,6 +320,9 @@ impl LoopClient {
             id,
             outcome: outcome.map_err(|failure| to_js_error(failure).reason),
         };
+        // SAFETY: called on the JS thread of `env` (libuv callbacks run there), inside the handle scope
+        // opened here; `settle_ref` and `async_context` were created for `env` and live as long as
+        // this client.
         unsafe {
             let mut scope = std::ptr::null_mut();
             if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
@@ -362,7 +333,7 @@ impl LoopClient {
             sys::napi_get_reference_value(env, self.settle_ref, &mut func);
             // napi_make_callback needs an object as `this` (undefined throws a TypeError).
             sys::napi_get_global(env, &mut recv);
-            if let (Ok(argv), false) = (settlement.to_args(env), func.is_null()) {
+            if let (Ok(argv), false) = (settlement.into_args(env), func.is_null()) {
                 let mut result = std::ptr::null_mut();
                 let status = sys::napi_make_callback(
                     env,
@@ -383,35 +354,41 @@ impl LoopClient {
         }
     }
 
-    /// A slot came free: hand it to the oldest waiting send, or give it back. A loop, not
-    /// recursion: many waiting sends may fail at once (receiver down).
-    fn release_slot(&self) {
+    /// A send is done with its slot (`conn`: its connection, when it may carry another
+    /// message): the slot goes to the oldest waiting send, or back. A loop, not recursion:
+    /// many waiting sends may fail at once (receiver down).
+    fn release_slot(self: &Rc<Self>, mut conn: Option<LoopConn>) {
         let Some(pool) = &self.pool else { return };
+        if let Some(conn) = &conn {
+            conn.set_owner(Owner::Idle(self.key));
+        }
         loop {
-            let next = {
-                let mut pool = pool.borrow_mut();
-                let next = pool.waiting.pop_front();
-                if next.is_none() {
-                    pool.busy = pool.busy.saturating_sub(1);
-                }
-                next
-            };
+            let next = pool.borrow_mut().state.release(conn.take(), Instant::now());
+            self.start_reaper();
             let Some(key) = next else { return };
+            if !SENDS.with(|s| s.borrow().contains_key(&key)) {
+                continue; // gone already: the slot goes to the next one
+            }
             match step(key, Event::SlotFree) {
                 // The waiting send holds the slot now.
                 None => return,
                 // It failed at once (its slot is free again): settle it, try the next one.
-                Some(done) => self.settle(done.id, done.outcome),
+                Some(done) => {
+                    conn = done.conn;
+                    self.settle(done.id, done.outcome);
+                }
             }
         }
     }
 
-    fn start_reaper(&self, pool: &mut LoopPool) {
-        if pool.reaper.is_some() {
+    fn start_reaper(&self) {
+        let Some(pool) = &self.pool else { return };
+        let mut pool = pool.borrow_mut();
+        if pool.reaper.is_some() || pool.state.idle_count() == 0 {
             return;
         }
         if let Ok(timer) = self.lp.timer() {
-            let period = (pool.idle_timeout / 2)
+            let period = (pool.state.idle_timeout() / 2)
                 .max(Duration::from_millis(50))
                 .as_millis() as u64;
             timer.set_key(self.key);
@@ -425,6 +402,8 @@ impl LoopClient {
 impl Drop for LoopClient {
     fn drop(&mut self) {
         let _ = CLIENTS.try_with(|c| c.borrow_mut().remove(&self.key));
+        // SAFETY: the reference and async context were created for `env` in `new` and are released once,
+        // here, on the JS thread.
         unsafe {
             sys::napi_delete_reference(self.env, self.settle_ref);
             sys::napi_async_destroy(self.env, self.async_context);
@@ -463,13 +442,15 @@ struct Done {
     client: Rc<LoopClient>,
     id: u32,
     holds_slot: bool,
+    /// The connection, for the pool, when it may carry another message.
+    conn: Option<LoopConn>,
     outcome: Result<Ack, Failure>,
 }
 
 impl Done {
     fn deliver(self) {
         if self.holds_slot {
-            self.client.release_slot();
+            self.client.release_slot(self.conn);
         }
         self.client.settle(self.id, self.outcome);
     }
@@ -528,6 +509,7 @@ unsafe extern "C" fn on_poll(
     _events: std::ffi::c_int,
 ) {
     no_unwind(|| {
+        // SAFETY: `handle` is the poll handle libuv passed to this callback.
         let token = unsafe { uv::key_of(handle) } as u64;
         on_ready(token, 0);
     });
@@ -556,6 +538,7 @@ fn on_ready(token: u64, _events: u32) {
 
 unsafe extern "C" fn on_timer(handle: *mut c_void) {
     no_unwind(|| {
+        // SAFETY: `handle` is the timer handle libuv passed to this callback.
         let key = unsafe { uv::key_of(handle) };
         if let Some(done) = step(key, Event::Timer) {
             done.deliver();
@@ -566,20 +549,13 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
 /// Close pooled connections idle for longer than `idleTimeout`.
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
     no_unwind(|| {
+        // SAFETY: `handle` is the timer handle libuv passed to this callback.
         let key = unsafe { uv::key_of(handle) };
         let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else {
             return;
         };
-        let expired: Vec<IdleConn> = match &client.pool {
-            Some(pool) => {
-                let mut pool = pool.borrow_mut();
-                let limit = pool.idle_timeout;
-                let (keep, old) = std::mem::take(&mut pool.idle)
-                    .into_iter()
-                    .partition(|idle| idle.since.elapsed() < limit);
-                pool.idle = keep;
-                old
-            }
+        let expired = match &client.pool {
+            Some(pool) => pool.borrow_mut().state.reap(Instant::now()),
             None => Vec::new(),
         };
         drop(expired);
@@ -594,8 +570,17 @@ impl LoopSend {
         let want = match (event, self.ex.phase()) {
             (Event::Start, _) => return self.begin(),
             (Event::SlotFree, Phase::Waiting) => {
+                let client = self.client.clone();
+                let Some(pool) = &client.pool else {
+                    return Ok(());
+                };
+                let acquired = pool
+                    .borrow_mut()
+                    .state
+                    .with_slot(Instant::now(), LoopConn::is_stale);
+                // Handed a slot: `with` never waits again.
                 self.holds_slot = true;
-                return self.take_connection();
+                return self.with(acquired);
             }
             (Event::Timer, Phase::Done) => return Ok(()),
             // libuv counts whole milliseconds: a timer may fire a little early.
@@ -685,47 +670,38 @@ impl LoopSend {
             let want = self.ex.connect();
             return self.drive(want);
         };
-        let mut pool = pool.borrow_mut();
-        if pool.closed {
-            return Err(Err(Failure::unsent(closed_client())));
-        }
-        if pool.busy >= pool.max {
-            pool.waiting.push_back(self.key);
-            drop(pool);
-            let want = self.ex.wait_for_slot();
-            return self.drive(want);
-        }
-        pool.busy += 1;
-        self.holds_slot = true;
-        drop(pool);
-        self.take_connection()
+        let acquired =
+            pool.borrow_mut()
+                .state
+                .acquire(self.key, Instant::now(), LoopConn::is_stale);
+        self.with(acquired)
     }
 
-    /// With a slot held: the most recently used idle connection that is still fresh and
-    /// quiet, or a new one.
-    fn take_connection(&mut self) -> Flow {
-        if let Some(pool) = &self.client.pool {
-            let mut pool = pool.borrow_mut();
-            while let Some(idle) = pool.idle.pop() {
-                if idle.since.elapsed() < pool.idle_timeout && !idle.conn.is_stale() {
-                    drop(pool);
-                    let mut conn = idle.take(self.key);
-                    if let (None, Some(timer)) = (&self.timer, conn.spare_timer.take()) {
-                        timer.set_key(self.key);
-                        self.timer = Some(timer);
-                    }
-                    let reader = conn.reader.take();
-                    self.conn = Some(conn);
-                    let max = self.client.settings.max_frame_bytes;
-                    let want = self.ex.reuse(
-                        reader.unwrap_or_else(|| FrameReader::new(max)),
-                        Instant::now(),
-                    );
-                    return self.drive(want);
-                }
+    /// What the pool gave this send.
+    fn with(&mut self, acquired: Acquire<LoopConn>) -> Flow {
+        let want = match acquired {
+            Acquire::Closed => return Err(Err(Failure::unsent(closed_client()))),
+            Acquire::Wait => self.ex.wait_for_slot(),
+            Acquire::Connect => {
+                self.holds_slot = true;
+                self.ex.connect()
             }
-        }
-        let want = self.ex.connect();
+            Acquire::Reuse(mut conn) => {
+                self.holds_slot = true;
+                conn.set_owner(Owner::Send(self.key));
+                if let (None, Some(timer)) = (&self.timer, conn.spare_timer.take()) {
+                    timer.set_key(self.key);
+                    self.timer = Some(timer);
+                }
+                let reader = conn.reader.take();
+                self.conn = Some(conn);
+                let max = self.client.settings.max_frame_bytes;
+                self.ex.reuse(
+                    reader.unwrap_or_else(|| FrameReader::new(max)),
+                    Instant::now(),
+                )
+            }
+        };
         self.drive(want)
     }
 
@@ -821,31 +797,29 @@ impl LoopSend {
         let timer = self.timer.take();
         // A send that waited for a slot and gave up (timeout, abort) leaves the queue.
         if let (false, Some(pool)) = (self.holds_slot, &self.client.pool) {
-            pool.borrow_mut().waiting.retain(|&k| k != self.key);
+            pool.borrow_mut().state.cancel_wait(|&k| k == self.key);
         }
         let reader = if outcome.is_ok() {
             self.ex.take_reusable()
         } else {
             None
         };
-        if let (Some(mut conn), Some(reader)) = (self.conn.take(), reader) {
-            if let Some(pool) = &self.client.pool {
-                let mut pool = pool.borrow_mut();
-                if !pool.closed {
-                    if let Some(timer) = timer {
-                        timer.timer_stop();
-                        conn.spare_timer = Some(timer);
-                    }
-                    conn.reader = Some(reader);
-                    pool.idle.push(IdleConn::new(&self.client, conn));
-                    self.client.start_reaper(&mut pool);
-                }
+        let mut kept = None;
+        if let (Some(mut conn), Some(reader), true) =
+            (self.conn.take(), reader, self.client.pool.is_some())
+        {
+            if let Some(timer) = timer {
+                timer.timer_stop();
+                conn.spare_timer = Some(timer);
             }
+            conn.reader = Some(reader);
+            kept = Some(conn);
         }
         Done {
             client: self.client.clone(),
             id: self.id,
             holds_slot: std::mem::take(&mut self.holds_slot),
+            conn: kept,
             outcome,
         }
     }
@@ -871,6 +845,7 @@ thread_local! {
 /// that a panic in an event-loop callback is caught there instead of aborting the process.
 /// Returns false where there is no libuv loop (call it on Node only).
 #[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
     let Some(lp) = Loop::of(env.raw()) else {
         return Ok(false);
@@ -883,6 +858,7 @@ pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
     Ok(true)
 }
 
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 unsafe extern "C" fn panicking_timer(_handle: *mut c_void) {
     no_unwind(|| {
         PANIC_TIMER.with(|t| t.borrow_mut().take());

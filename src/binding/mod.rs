@@ -1,6 +1,9 @@
 //! The napi binding layer: converts JS values to core types and back, nothing else.
 //! Errors cross as a JSON reason that `lib/errors.js` turns back into `MllpClientError`.
 
+// Every `unsafe` here is FFI (napi, libuv, libc) and says why it is sound.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
@@ -34,7 +37,11 @@ fn init_runtime() {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(1);
-    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
         napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
     }
 }
@@ -62,7 +69,9 @@ pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> MllpError {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
-    MllpError::ConnectionClosed(format!("internal error in the MLLP client (please report): {text}"))
+    MllpError::ConnectionClosed(format!(
+        "internal error in the MLLP client (please report): {text}"
+    ))
 }
 
 /// Run the body of a callback that libuv calls: a panic must not unwind into C (it would
@@ -91,7 +100,10 @@ impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
 /// Test hook (not part of the public API): a future that panics, to prove that a panic in
 /// the core becomes a rejected Promise instead of unwinding into JS or hanging.
 #[napi_derive::napi(js_name = "__panicInFutureForTests", ts_return_type = "Promise<void>")]
-pub fn panic_in_future_for_tests(env: &napi::Env) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, ()>> {
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
+pub fn panic_in_future_for_tests(
+    env: &napi::Env,
+) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, ()>> {
     env.spawn_future(CatchPanic(async {
         tokio::task::yield_now().await;
         if std::hint::black_box(true) {

@@ -24,7 +24,12 @@ impl LoopClient {
         None
     }
 
-    pub(crate) fn send(self: &Rc<Self>, _id: u32, _prepared: Prepared, _ack_timeout: Duration) -> Result<usize, Failure> {
+    pub(crate) fn send(
+        self: &Rc<Self>,
+        _id: u32,
+        _prepared: Prepared,
+        _ack_timeout: Duration,
+    ) -> Result<usize, Failure> {
         match **self {}
     }
 

@@ -46,10 +46,12 @@ impl Reactor {
         if let Some(reactor) = REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())) {
             return Ok(reactor);
         }
+        // SAFETY: plain system call; the result is checked.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
+        // SAFETY: `fd` is a new epoll fd owned by nobody else.
         let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
         let poll = lp.poll(epoll.as_raw_fd())?;
         poll.unref();
@@ -57,7 +59,11 @@ impl Reactor {
         if status != 0 {
             return Err(io::Error::from_raw_os_error(-status));
         }
-        let reactor = Rc::new(Reactor { _poll: poll, epoll, members: RefCell::new(HashSet::new()) });
+        let reactor = Rc::new(Reactor {
+            _poll: poll,
+            epoll,
+            members: RefCell::new(HashSet::new()),
+        });
         REACTOR.with(|r| *r.borrow_mut() = Some((reactor.clone(), dispatch)));
         Ok(reactor)
     }
@@ -81,6 +87,7 @@ impl Reactor {
 
     fn ctl(&self, op: c_int, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
         let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a local and both fds are open (the socket is owned by its connection).
         if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) } < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -90,7 +97,10 @@ impl Reactor {
 
 /// This thread's reactor, if one was made.
 pub fn current() -> Option<Rc<Reactor>> {
-    REACTOR.try_with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())).ok().flatten()
+    REACTOR
+        .try_with(|r| r.borrow().as_ref().map(|(r, _)| r.clone()))
+        .ok()
+        .flatten()
 }
 
 /// Environment teardown: forget this thread's reactor (its handle is closed by `uv.rs`).
@@ -102,10 +112,16 @@ const BATCH: usize = 64;
 
 unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_int) {
     super::no_unwind(|| {
-        let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else { return };
+        let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else {
+            return;
+        };
         let only = {
             let members = reactor.members.borrow();
-            if members.len() == 1 { members.iter().next().copied() } else { None }
+            if members.len() == 1 {
+                members.iter().next().copied()
+            } else {
+                None
+            }
         };
         if let Some(token) = only {
             // Handlers treat a wake-up as a hint and find out from the socket itself.
@@ -114,7 +130,16 @@ unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_i
         }
         loop {
             let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
-            let n = unsafe { libc::epoll_wait(reactor.epoll.as_raw_fd(), events.as_mut_ptr(), BATCH as c_int, 0) };
+            // SAFETY: `events` is a local array of `BATCH` entries and the epoll fd is owned by the reactor;
+            // timeout 0 never blocks.
+            let n = unsafe {
+                libc::epoll_wait(
+                    reactor.epoll.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    BATCH as c_int,
+                    0,
+                )
+            };
             if n <= 0 {
                 return;
             }

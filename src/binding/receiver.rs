@@ -37,7 +37,8 @@ pub struct NativeReceiverEvent {
     pub error: Option<String>,
 }
 
-type EventCallback = ThreadsafeFunction<NativeReceiverEvent, (), NativeReceiverEvent, Status, false>;
+type EventCallback =
+    ThreadsafeFunction<NativeReceiverEvent, (), NativeReceiverEvent, Status, false>;
 
 #[napi]
 pub struct NativeReceiver {
@@ -55,11 +56,20 @@ impl NativeReceiver {
     ) -> Result<PromiseRaw<'env, NativeReceiver>> {
         let tls = match &options.tls {
             Some(t) => Some(
-                server_config(&t.cert, &t.key, t.ca.as_deref(), t.request_cert.unwrap_or(false)).map_err(invalid)?,
+                server_config(
+                    &t.cert,
+                    &t.key,
+                    t.ca.as_deref(),
+                    t.request_cert.unwrap_or(false),
+                )
+                .map_err(invalid)?,
             ),
             None => None,
         };
-        let callback: EventCallback = on_event.build_threadsafe_function().callee_handled::<false>().build()?;
+        let callback: EventCallback = on_event
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .build()?;
         let callback = Arc::new(callback);
         let on_event = Arc::new(move |event: Event| {
             let event = match event {

@@ -34,7 +34,9 @@ pub(crate) const SETTLE_ARGS: usize = 9;
 
 impl Settlement {
     /// The callback's arguments. Must run on the JS thread, inside a handle scope.
-    pub(crate) fn to_args(self, env: sys::napi_env) -> Result<[sys::napi_value; SETTLE_ARGS]> {
+    pub(crate) fn into_args(self, env: sys::napi_env) -> Result<[sys::napi_value; SETTLE_ARGS]> {
+        // SAFETY: called on the JS thread of `env` inside a handle scope (the function's contract); every
+        // out-pointer is a local.
         unsafe {
             let mut undefined = std::ptr::null_mut();
             let mut null = std::ptr::null_mut();
@@ -48,13 +50,17 @@ impl Settlement {
             Ok(match self.outcome {
                 Err(reason) => {
                     let reason = String::to_napi_value(env, reason)?;
-                    [id, reason, undefined, undefined, undefined, undefined, undefined, undefined, undefined]
+                    [
+                        id, reason, undefined, undefined, undefined, undefined, undefined,
+                        undefined, undefined,
+                    ]
                 }
                 Ok(ack) => {
                     let errors = if ack.errors.is_empty() {
                         null
                     } else {
-                        let list: Vec<NativeAckError> = ack.errors.into_iter().map(Into::into).collect();
+                        let list: Vec<NativeAckError> =
+                            ack.errors.into_iter().map(Into::into).collect();
                         Vec::to_napi_value(env, list)?
                     };
                     [
@@ -76,7 +82,7 @@ impl Settlement {
 
 impl JsValuesTupleIntoVec for Settlement {
     fn into_vec(self, env: sys::napi_env) -> Result<Vec<sys::napi_value>> {
-        Ok(self.to_args(env)?.to_vec())
+        Ok(self.into_args(env)?.to_vec())
     }
 }
 
@@ -98,6 +104,8 @@ impl Liveness {
     fn begin(&self, env: &Env) {
         if self.pending.fetch_add(1, Ordering::AcqRel) == 0 {
             // Fails only while the environment is being torn down; nothing to keep alive then.
+            // SAFETY: called on the JS thread of `env` with the function created for it in `Settler::new`,
+            // which lives as long as `Liveness`.
             unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.raw()) };
         }
     }
@@ -105,6 +113,7 @@ impl Liveness {
     /// Called on the JS thread when a send's outcome is delivered.
     fn finish(&self, env: &Env) {
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: as in `begin`.
             unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.raw()) };
         }
     }
@@ -117,7 +126,10 @@ pub(crate) struct Settler {
 
 impl Settler {
     pub(crate) fn new(callback: &Function<'_, Settlement, ()>) -> Result<Self> {
-        let live = Arc::new(Liveness { pending: AtomicU32::new(0), raw: AtomicPtr::new(std::ptr::null_mut()) });
+        let live = Arc::new(Liveness {
+            pending: AtomicU32::new(0),
+            raw: AtomicPtr::new(std::ptr::null_mut()),
+        });
         let on_js_thread = live.clone();
         let function: SettleFn = callback
             .build_threadsafe_function::<Settlement>()
@@ -128,13 +140,18 @@ impl Settler {
                 Ok(ctx.value)
             })?;
         live.raw.store(function.raw().cast(), Ordering::Release);
-        Ok(Settler { function: Arc::new(function), live })
+        Ok(Settler {
+            function: Arc::new(function),
+            live,
+        })
     }
 
     /// On the JS thread, as a send starts: the returned handle delivers its outcome once.
     pub(crate) fn begin(&self, env: &Env) -> PendingSend {
         self.live.begin(env);
-        PendingSend { function: self.function.clone() }
+        PendingSend {
+            function: self.function.clone(),
+        }
     }
 }
 
@@ -147,6 +164,9 @@ impl PendingSend {
     pub(crate) fn settle(self, id: u32, outcome: Result<Ack>) {
         let outcome = outcome.map_err(|error| error.reason);
         // Fails only once the environment is closing (worker exit): nobody is waiting then.
-        let _ = self.function.call(Settlement { id, outcome }, ThreadsafeFunctionCallMode::NonBlocking);
+        let _ = self.function.call(
+            Settlement { id, outcome },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }

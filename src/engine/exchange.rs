@@ -306,7 +306,7 @@ impl Exchange {
     }
 
     fn next_frame(&mut self, now: Instant) -> Want {
-        let frame = match self.reader.as_mut().map(FrameReader::next) {
+        let frame = match self.reader.as_mut().map(FrameReader::next_frame) {
             Some(Ok(Some(frame))) => frame,
             Some(Err(error)) => return self.done(Err(Failure::sent(error))),
             _ if self.phase == Phase::Draining => return Want::Drain,
