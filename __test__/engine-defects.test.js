@@ -283,12 +283,12 @@ for (const version of ["TLSv1.2", "TLSv1.3"]) {
 
 test("defect 5: waiting for a pool slot and connecting take at most connectTimeout together", async () => {
   const net = require("node:net");
-  // The first connection reaches a real TLS receiver, which answers after 300 ms with a
+  // The first connection reaches a real TLS receiver, which answers after 500 ms with a
   // wrong MSA-2 (so that connection is dropped); every later one is accepted and never
   // answers the TLS handshake, so connecting runs into the deadline.
   const secure = tls.createServer({ cert: PEM.server, key: PEM.serverKey }, (socket) => {
     socket.on("error", () => {});
-    onEachMessage(socket, (text) => setTimeout(() => socket.write(frame(ackFor(text.replace(/ENG/, "XXX")))), 300));
+    onEachMessage(socket, (text) => setTimeout(() => socket.write(frame(ackFor(text.replace(/ENG/, "XXX")))), 500));
   });
   await new Promise((resolve) => secure.listen(0, "127.0.0.1", resolve));
   let connections = 0;
@@ -304,7 +304,7 @@ test("defect 5: waiting for a pool slot and connecting take at most connectTimeo
   });
   await new Promise((resolve) => front.listen(0, "127.0.0.1", resolve));
   try {
-    const client = new MllpClient({ host: "127.0.0.1", port: front.address().port, tls: { ca: PEM.ca, servername: "localhost" }, connectTimeout: 600, pool: { max: 1 } });
+    const client = new MllpClient({ host: "127.0.0.1", port: front.address().port, tls: { ca: PEM.ca, servername: "localhost" }, connectTimeout: 1000, pool: { max: 1 } });
     const started = Date.now();
     const both = [client.send(message()), client.send(message())].map((send) => send.then(
       () => assert.fail("a send succeeded"),
@@ -313,8 +313,8 @@ test("defect 5: waiting for a pool slot and connecting take at most connectTimeo
     const [first, second] = await Promise.all(both);
     transportError("MALFORMED_ACK", true)(first.error);
     transportError("TIMEOUT", false)(second.error);
-    // Slot free at ~300 ms; the connect then gets what is left of the 600 ms, not 600 more.
-    assert.ok(second.at < 850, `the second send failed after ${second.at} ms, connectTimeout is 600 ms`);
+    // Slot free at ~500 ms; the connect then gets what is left of the 1000 ms, not 1000 more.
+    assert.ok(second.at < 1350, `the second send failed after ${second.at} ms, connectTimeout is 1000 ms`);
     await client.close();
   } finally {
     for (const socket of sockets) socket.destroy();

@@ -195,6 +195,14 @@ impl Exchange {
                     Poll::Ready(result) => feed_read(ex, stream, result),
                 }
             }
+            Want::AwaitReset => {
+                tokio::time::sleep_until(deadline).await;
+                ex.deadline_reached()
+            }
+            Want::CheckReset => {
+                let reset = self.stream.as_ref().is_some_and(Stream::peer_reset);
+                ex.reset_check(reset, std::time::Instant::now())
+            }
             Want::Slot => ex.deadline_reached(),
             done @ (Want::Ack(_) | Want::Done(_)) => done,
         }

@@ -136,6 +136,15 @@ impl LoopConn {
         Ok(())
     }
 
+    /// Stop watching the socket (it is about to be dropped or replaced). Only an own poll
+    /// handle is closed here; a socket in the shared set leaves it when it is closed.
+    fn unwatch(&mut self) {
+        if let Watch::Own(_) = self.watch {
+            self.watch = Watch::Shared;
+            self.watching = 0;
+        }
+    }
+
     fn set_owner(&self, owner: Owner) {
         CONNS.with(|c| c.borrow_mut().insert(self.token, owner));
     }
@@ -611,6 +620,20 @@ impl LoopSend {
             want = match want {
                 Want::Read if wrote => return self.wait_for(IN),
                 Want::Slot => return self.arm(),
+                Want::AwaitReset => {
+                    // Not watched meanwhile: the socket stays readable (end of stream).
+                    if let Some(conn) = self.conn.as_mut() {
+                        conn.unwatch();
+                    }
+                    return self.arm();
+                }
+                Want::CheckReset => {
+                    let reset = self
+                        .conn
+                        .as_ref()
+                        .is_some_and(|conn| peer_reset(&conn.sock));
+                    self.ex.reset_check(reset, Instant::now())
+                }
                 Want::Connect | Want::Reconnect => {
                     self.conn = None;
                     match self.open() {

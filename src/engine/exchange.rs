@@ -99,6 +99,13 @@ pub enum Want {
     /// The reused connection never reached the receiver: close it, open a fresh one and
     /// call `connected` (the message is written again from its first byte).
     Reconnect,
+    /// The receiver closed a reused connection before anything came back: wait until
+    /// [`Exchange::deadline`] (without watching the socket), then call `deadline_reached`.
+    /// A reset may still be on its way (see `eof`).
+    AwaitReset,
+    /// Look whether the socket holds a reset now (`SO_ERROR` EPIPE/ECONNRESET) and call
+    /// `reset_check`.
+    CheckReset,
     /// An intermediate ACK (`CA`) of a stream; call `resume` for the next frame.
     Ack(Ack),
     /// Finished. Give the connection back with [`Exchange::take_reusable`].
@@ -153,7 +160,14 @@ pub struct Exchange {
     read_any: bool,
     /// Ended on its final ACK with nothing left over: the connection may be reused.
     clean_end: bool,
+    /// After an end of stream on a reused connection: waiting for a reset that may follow.
+    awaiting_reset: bool,
 }
+
+/// How long an end of stream on a reused connection, before any byte came back, waits for
+/// a reset to follow (our bytes reaching the closed socket): on a loaded machine the kernel
+/// may deliver the receiver's FIN to our read before it processes the reset.
+pub const RESET_GRACE: Duration = Duration::from_millis(20);
 
 impl Exchange {
     /// A send that starts at `now` (its `connectTimeout` runs from here).
@@ -179,6 +193,7 @@ impl Exchange {
             tls13_fresh: false,
             read_any: false,
             clean_end: false,
+            awaiting_reset: false,
         }
     }
 
@@ -349,12 +364,37 @@ impl Exchange {
                 if peer_reset && self.never_reached_receiver() {
                     return self.reconnect(now);
                 }
-                match self.reader.as_mut().map(FrameReader::eof) {
-                    Some(Ok(Some(frame))) => self.answer(&frame, now),
-                    Some(Err(error)) => self.done(Err(Failure::sent(error))),
-                    _ => self.done(Err(Failure::sent(closed_before_ack()))),
+                if self.never_reached_receiver() && !self.awaiting_reset {
+                    self.awaiting_reset = true;
+                    self.deadline = now + RESET_GRACE;
+                    return Want::AwaitReset;
                 }
+                self.eof_final(now)
             }
+            _ => self.stray(),
+        }
+    }
+
+    /// After `Want::CheckReset`: whether the socket holds a reset now.
+    pub fn reset_check(&mut self, peer_reset: bool, now: Instant) -> Want {
+        if !self.awaiting_reset {
+            return self.stray();
+        }
+        if peer_reset {
+            self.awaiting_reset = false;
+            return self.reconnect(now);
+        }
+        self.eof_final(now)
+    }
+
+    /// The end of stream stands: a frame missing only its final byte, or closed before an ACK.
+    fn eof_final(&mut self, now: Instant) -> Want {
+        match self.phase {
+            Phase::Reading | Phase::Draining => match self.reader.as_mut().map(FrameReader::eof) {
+                Some(Ok(Some(frame))) => self.answer(&frame, now),
+                Some(Err(error)) => self.done(Err(Failure::sent(error))),
+                _ => self.done(Err(Failure::sent(closed_before_ack()))),
+            },
             _ => self.stray(),
         }
     }
@@ -403,6 +443,7 @@ impl Exchange {
     /// Send again, once, on a fresh connection (`reused` is cleared, so never twice).
     fn reconnect(&mut self, now: Instant) -> Want {
         self.reused = false;
+        self.awaiting_reset = false;
         self.written = 0;
         self.reader = None;
         self.phase = Phase::Connecting;
@@ -413,6 +454,9 @@ impl Exchange {
 
     /// The deadline of the current phase passed.
     pub fn deadline_reached(&mut self) -> Want {
+        if self.awaiting_reset && matches!(self.phase, Phase::Reading | Phase::Draining) {
+            return Want::CheckReset;
+        }
         let settings = &self.settings;
         let what = timeout_text(self.ack_timeout);
         let failure = match self.phase {
@@ -462,6 +506,7 @@ impl Exchange {
             Phase::Waiting => Want::Slot,
             Phase::Connecting => Want::Connect,
             Phase::Writing => Want::Write,
+            Phase::Reading | Phase::Draining if self.awaiting_reset => Want::AwaitReset,
             Phase::Reading => Want::Read,
             Phase::Draining => Want::Drain,
             Phase::Start | Phase::Done => Want::Done(Err(Failure::unsent(MllpError::ConnectionClosed(

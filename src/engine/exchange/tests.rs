@@ -286,8 +286,18 @@ fn defect_2_a_clean_eof_on_a_reused_connection_stays_sent() {
     let mut ex = reused(now);
     let total: usize = ex.unwritten().iter().map(|p| p.len()).sum();
     ex.wrote(total);
-    let f = failure(ex.eof(false, now));
+    // A reset may still follow the FIN: wait RESET_GRACE, then look again.
+    assert!(matches!(ex.eof(false, now), Want::AwaitReset));
+    assert_eq!(ex.deadline(), now + super::RESET_GRACE);
+    assert!(matches!(ex.deadline_reached(), Want::CheckReset));
+    let f = failure(ex.reset_check(false, now));
     assert!(f.sent, "the receiver may have read it");
+    // The reset came during the grace: the receiver never read it.
+    let mut ex = reused(now);
+    ex.wrote(total);
+    ex.eof(false, now);
+    ex.deadline_reached();
+    assert!(matches!(ex.reset_check(true, now), Want::Reconnect));
     // A reset on a fresh connection is never retried.
     let mut ex = exchange(Mode::Send, now);
     written(&mut ex, now);
