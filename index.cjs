@@ -8,9 +8,9 @@ const { MllpClientError } = require("./lib/errors.cjs");
 const { createClientClass } = require("./lib/native-client.cjs");
 const { EXIT_CODES, exitCodeFor } = require("./lib/exit-codes.cjs");
 
-// On Node (Linux), plain-TCP sends to an IP address run on Node's own libuv loop (README,
-// "How a send runs"); Bun and Deno have no libuv loop to share. GLION_MLLP_IO=tokio turns
-// it off. Elsewhere the addon ignores the flag.
-const eventLoop = !process.versions.bun && typeof globalThis.Deno === "undefined" && process.env.GLION_MLLP_IO !== "tokio";
+// Plain-TCP sends to an IP address may run on the host's own libuv loop (README, "How a
+// send runs"). Whether the host has one the addon may use (Node, not Bun or Deno) is decided
+// in Rust (src/binding/uv.rs); GLION_MLLP_IO=tokio turns the path off.
+const eventLoop = process.env.GLION_MLLP_IO !== "tokio";
 
 module.exports = { ...ack, MllpClient: createClientClass(native, { eventLoop }), MllpClientError, EXIT_CODES, exitCodeFor };

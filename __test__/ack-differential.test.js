@@ -129,7 +129,7 @@ const templateArb = fc.tuple(
 
 const ackTextArb = fc.tuple(delimitersArb, templateArb).map(([d, [lead, name, [rest, cut], body, seps, trail]]) => {
   let template = lead + (cut ? name + F : [name + F + MSH2, ...rest].join(F));
-  body.forEach((segment, i) => (template += seps[i] + segment));
+  for (const [i, segment] of body.entries()) template += seps[i] + segment;
   template += trail;
   const declared = [d.component, d.repetition, d.escape, d.subcomponent].slice(0, d.declared).join("");
   const by = { [F]: d.field, [C]: d.component, [R]: d.repetition, [E]: d.escape, [S]: d.subcomponent, [MSH2]: declared };

@@ -7,7 +7,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 
-const { MllpClient, MllpClientError } = require("../index.cjs");
+const { MllpClientError } = require("../index.cjs");
 const { convertError } = require("../lib/errors.cjs");
 const { withReceiver, clientFor, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
 

@@ -144,7 +144,7 @@ test("load: 10,000 concurrent send() calls against the test receiver all settle 
     const acks = outcomes.map((o) => o.value);
     assert.ok(acks.every((a) => a.code === "AA"), "every ACK is AA");
     // Each send got the ACK of its own message, and every message got one.
-    acks.forEach((ack, i) => assert.equal(ack.controlId, ids[i], `send ${i} got the ACK for ${ack.controlId}`));
+    for (const [i, ack] of acks.entries()) assert.equal(ack.controlId, ids[i], `send ${i} got the ACK for ${ack.controlId}`);
     assert.deepEqual(new Set(acks.map((a) => a.controlId)), new Set(ids));
 
     const report = await rx.report();

@@ -116,7 +116,7 @@ test("a timeout drops the connection: the late ACK is never read as the next mes
 });
 
 test("a control-id mismatch drops the connection", async () => {
-  const rx = await persistentReceiver((m, socket, i) => (i === 0 ? ackFor(withId("SOMEONE-ELSE")) : ackFor(m)));
+  const rx = await persistentReceiver((m, _socket, i) => (i === 0 ? ackFor(withId("SOMEONE-ELSE")) : ackFor(m)));
   const client = pooled(rx.port, { max: 1 });
   try {
     await assert.rejects(client.send(withId("M1")), (e) => e.code === "MALFORMED_ACK");
@@ -129,7 +129,7 @@ test("a control-id mismatch drops the connection", async () => {
 });
 
 test("a NAK keeps the connection (the exchange ended cleanly)", async () => {
-  const rx = await persistentReceiver((m, socket, i) => (i === 0 ? ackFor(m, "AE", "|no") : ackFor(m)));
+  const rx = await persistentReceiver((m, _socket, i) => (i === 0 ? ackFor(m, "AE", "|no") : ackFor(m)));
   const client = pooled(rx.port, { max: 1 });
   try {
     await assert.rejects(client.send(withId("K1")), (e) => e.code === "AE");

@@ -154,6 +154,7 @@ test("per-frame ackTimeout: a final ACK later than ackTimeout after the write bu
 });
 
 test("CA then close: CONNECTION_CLOSED after the CA", async () => {
+  // biome-ignore lint/suspicious/noThenProperty: `then` is an option of this test's scripted receiver, never awaited
   const receiver = await scripted((m) => [ackFor(m, "CA")], { then: "close" });
   try {
     const { seen, error } = await collect(clientFor(receiver.port).stream(message));

@@ -200,7 +200,7 @@ const isAsciiCompatible = (charset) => charset !== "UTF-16LE" && charset !== "UT
  * @param {Uint8Array | string} message
  */
 function msh18(message) {
-  let text = typeof message === "string" ? message : asciiPrefix(message);
+  const text = typeof message === "string" ? message : asciiPrefix(message);
   const at = text.startsWith("MSH") ? 0 : text.indexOf("\rMSH") + 1;
   if (at === 0 && !text.startsWith("MSH")) return undefined;
   const end = text.slice(at).search(/[\r\n]/);

@@ -68,7 +68,7 @@ function defaultText(code) {
 // `error.name`: built-in classes carry their name as a string; a user's subclass keeps its own.
 const CLASS_NAME = Symbol("glion.ack.className");
 function classNameOf(ctor) {
-  return Object.prototype.hasOwnProperty.call(ctor, CLASS_NAME) ? ctor[CLASS_NAME] : ctor.name;
+  return Object.hasOwn(ctor, CLASS_NAME) ? ctor[CLASS_NAME] : ctor.name;
 }
 
 /** Base class of every ACK exception; `code` is MSA-1. */

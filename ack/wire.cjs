@@ -19,8 +19,6 @@ const STATE_INSIDE = 1;
 const STATE_AFTER_END = 2;
 const STATE_FAILED = 3;
 
-const EMPTY = new Uint8Array(0);
-
 const charsets = require("./charsets.cjs");
 
 function codedError(code, message, extra) {

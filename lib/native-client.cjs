@@ -38,9 +38,17 @@ function toWire(message, charset) {
     const asciiIsExact = charset !== "auto" && charset !== "ISO-2022-JP" && isAsciiCompatible(charset);
     return asciiIsExact && Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
   }
+  // A detached view was refused by checkMessageType (lib/options.cjs).
   if (Buffer.isBuffer(message)) return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
+
+/**
+ * Whether Rust owns the bytes `toWire` returned: true for a Buffer made here from a string
+ * (nobody else holds it, so it may be written without a copy); caller bytes are copied by
+ * Rust during the call (contract: "Message bytes belong to the call").
+ */
+const isOwnWire = (message, wire) => typeof message === "string" && wire !== message;
 
 function toNativeOptions(o, eventLoop) {
   const tls = o.tls === false ? undefined : {
@@ -65,7 +73,11 @@ function toNativeOptions(o, eventLoop) {
   };
 }
 
-/** `eventLoop`: the runtime has a real libuv loop (Node) that sends may run on. */
+/**
+ * `eventLoop`: sends may run on the host's libuv loop. Only a request: Rust decides whether
+ * the host really is Node with a loop it can use (src/binding/uv.rs), and otherwise runs
+ * the client on tokio. JS may only turn the path off.
+ */
 function createClientClass(native, { eventLoop = false } = {}) {
   class MllpClient {
     #native;
@@ -138,7 +150,8 @@ function createClientClass(native, { eventLoop = false } = {}) {
       const id = this.#nextId;
       this.#nextId = (id + 1) >>> 0;
       try {
-        this.#native.send(id, toWire(message, this.#charset), ackTimeout, cancel);
+        const wire = toWire(message, this.#charset);
+        this.#native.send(id, wire, ackTimeout, cancel, isOwnWire(message, wire));
       } catch (error) {
         return Promise.reject(convertError(error));
       }
@@ -166,19 +179,25 @@ function createClientClass(native, { eventLoop = false } = {}) {
       signal?.throwIfAborted();
       let frames;
       try {
-        frames = this.#native.stream(toWire(message, this.#charset), ackTimeout);
+        const wire = toWire(message, this.#charset);
+        frames = this.#native.stream(wire, ackTimeout, isOwnWire(message, wire));
       } catch (error) {
         throw convertError(error);
       }
+      // Listens for the whole stream, not only while a next() is pending: an abort while the
+      // consumer is busy between two frames closes the connection at once.
+      const close = () => frames.close();
+      signal?.addEventListener("abort", close, { once: true });
       try {
         for (;;) {
           const next = frames.next().then((a) => (a === null ? null : settleNative(a)), rethrow);
-          const ack = await withAbort(next, signal, () => frames.close());
+          const ack = await withAbort(next, signal, close);
           if (ack === null) return;
           yield ack;
           if (ack.code !== "CA") return;
         }
       } finally {
+        signal?.removeEventListener("abort", close);
         frames.close();
       }
     }

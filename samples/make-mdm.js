@@ -8,8 +8,8 @@
 // base64-encodes to exactly 1,048,576 characters (1 MiB, no '=' padding).
 // No external dependencies; run with `node samples/make-mdm.js`.
 'use strict';
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const PDF_BYTES = 786432; // 3/4 of 1 MiB -> base64 length 1,048,576
 const SEED = 0x4d444d32; // "MDM2"

@@ -1,5 +1,7 @@
 "use strict";
 // `npm test`: every suite, each with its own runner, then one closing count.
+//   fmt, clippy, lint   gates: cargo fmt --check, cargo clippy -D warnings (default features and
+//                       none), biome lint (JS); each fails the run when it reports anything
 //   cargo test          Rust core: codec, ACK parser, message checks (+ the JSON vectors)
 //   cargo check         the addon without the event-loop path (the macOS/Windows build)
 //   node --test         __test__/ and ack/test/ against real loopback sockets
@@ -29,7 +31,7 @@ const NOT_UNDER_BUN = {
 };
 
 // Run a second time with GLION_MLLP_IO=tokio (the node-tokio suite).
-const TOKIO_AGAIN = ["send.test.js", "charsets.test.js", "diagnostics.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js"];
+const TOKIO_AGAIN = ["send.test.js", "charsets.test.js", "diagnostics.test.js", "pool.test.js", "hostile.test.js", "shutdown.test.js", "exit.test.js", "interop.test.js", "send-paths.test.js", "engine-defects.test.js", "edges.test.js"];
 
 // The `binary` suite: what the release workflow runs against each platform's prebuilt addon
 // (on its OS, CPU and C library, with only Node there: no cargo, bun or deno).
@@ -86,6 +88,17 @@ const PYPI_HL7 = "hl7==0.4.5";
 const tsconfigs = () => fs.readdirSync(path.join(root, "__test__", "types")).filter((f) => /^tsconfig\..*\.json$/.test(f));
 
 const SUITES = [
+  // Gates: each fails the run when it reports anything.
+  { name: "fmt", cmd: "cargo", args: ["fmt", "--check"], gate: true },
+  { name: "clippy", cmd: "cargo", args: ["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"], gate: true },
+  {
+    name: "clippy-no-default-features",
+    cmd: "cargo",
+    args: ["clippy", "--quiet", "--all-targets", "--no-default-features", "--", "-D", "warnings"],
+    gate: true,
+  },
+  // Biome's linter (biome.jsonc); warnings fail too.
+  { name: "lint", cmd: bin("biome"), args: ["lint", "--error-on-warnings", "."], gate: true },
   {
     name: "cargo",
     cmd: "cargo",
@@ -139,6 +152,7 @@ const SUITES = [
     cwd: path.join(root, "__test__", "deno"),
     before: linkDenoModules,
     args: ["test", "--node-modules-dir=manual", "--allow-read", "--allow-ffi", "--allow-net", "--allow-env", "."],
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips Deno's ANSI colour codes
     count: (out) => sum(out.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g),
   },
   {
@@ -182,7 +196,7 @@ for (const suite of SUITES) {
   const out = `${run.stdout ?? ""}${run.stderr ?? ""}`;
   process.stdout.write(out);
   if (run.error) console.log(`${suite.name}: cannot run: ${run.error.message}`);
-  let [p, f] = suite.count(out);
+  let [p, f] = suite.gate ? (run.status === 0 ? [1, 0] : [0, 1]) : suite.count(out);
   if (run.status !== 0 && f === 0) f = 1; // a crash or a runner error counts as a failure
   if (p === 0 && f === 0) f = 1; // a suite that ran nothing is a failure too
   passed += p;

@@ -211,13 +211,11 @@ pub fn msh18(message: &[u8]) -> Option<String> {
         .split(|&b| b == repetition)
         .map(|r| String::from_utf8_lossy(r).trim().to_string());
     let first = repetitions.next().unwrap_or_default();
-    if first.is_empty()
+    let ascii_first = first.is_empty()
         || first.eq_ignore_ascii_case("ASCII")
-        || first.eq_ignore_ascii_case("ISO IR6")
-    {
-        if repetitions.any(|r| r.eq_ignore_ascii_case("ISO IR87")) {
-            return Some("ISO IR87".into());
-        }
+        || first.eq_ignore_ascii_case("ISO IR6");
+    if ascii_first && repetitions.any(|r| r.eq_ignore_ascii_case("ISO IR87")) {
+        return Some("ISO IR87".into());
     }
     Some(first).filter(|f| !f.is_empty())
 }

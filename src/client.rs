@@ -1,180 +1,277 @@
-//! The sending side: one connection per exchange, one framed message out, ACK frames in.
+//! The tokio driver of the send engine (`engine::Exchange`): it connects, writes, reads and
+//! waits, and feeds what happened to the exchange, which decides everything else.
 
 use std::future::Future;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{timeout_at, Instant};
 
-use crate::ack::{parse_ack, Ack};
+use crate::ack::Ack;
+use crate::engine::exchange::Mode;
+use crate::engine::Want;
 use crate::error::{Failure, MllpError};
-use crate::message::{Encoding, Prepared};
-use crate::tls::TlsSettings;
-use crate::transport::{connect, Connection};
+use crate::message::Prepared;
+use crate::transport::{open_stream, Stream};
 
-/// Everything a client needs, validated and built once at construction.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    pub host: String,
-    pub port: u16,
-    pub tls: Option<TlsSettings>,
-    pub connect_timeout: Duration,
-    pub ack_timeout: Duration,
-    pub encoding: Encoding,
-    pub max_frame_bytes: usize,
-    pub verify_control_id: bool,
+pub use crate::engine::{ack_from_frame, timeout_text, ClientSettings};
+
+/// What a step of the exchange ended on: an ACK frame (intermediate or final) or the end.
+pub(crate) enum Step {
+    Ack(Ack),
+    Done(Result<Ack, Failure>),
 }
 
-/// One message's exchange: the open connection and what the ACKs must match.
+/// The open connection of one exchange, and the exchange.
 pub struct Exchange {
-    conn: Connection,
-    control_id: Option<String>,
-    encoding: Encoding,
-    verify_control_id: bool,
-    /// When the next ACK frame must have arrived.
-    deadline: Instant,
-    finished: bool,
-    /// Whether any ACK read was attempted yet (a TLS refusal on the first is not "sent").
-    read_any: bool,
-    /// An error happened: the connection's state is unknown and it must not be reused.
-    failed: bool,
-}
-
-/// Open a connection (TCP, and TLS when configured) within `connectTimeout`.
-pub async fn connect_to(settings: &ClientSettings) -> Result<Connection, Failure> {
-    let stream = connect(
-        &settings.host,
-        settings.port,
-        settings.tls.as_ref(),
-        settings.connect_timeout,
-    )
-    .await?;
-    Ok(Connection::new(stream, settings.max_frame_bytes))
-}
-
-/// Connect, write the framed message, and return the exchange ready to read ACKs.
-pub async fn open(
-    settings: &ClientSettings,
-    message: &Prepared,
-    ack_timeout: Duration,
-) -> Result<Exchange, Failure> {
-    start(connect_to(settings).await?, settings, message, ack_timeout).await
-}
-
-/// Write the framed message on `conn`. `ack_timeout` runs from the start of the write: a
-/// receiver that never reads cannot make the client buffer forever.
-pub async fn start(
-    mut conn: Connection,
-    settings: &ClientSettings,
-    message: &Prepared,
-    ack_timeout: Duration,
-) -> Result<Exchange, Failure> {
-    let deadline = Instant::now() + ack_timeout;
-    conn.write_parts(message.wire_parts(), deadline, &timeout_text(ack_timeout))
-        .await?;
-    Ok(Exchange {
-        conn,
-        control_id: message.control_id.clone(),
-        encoding: message.encoding,
-        verify_control_id: settings.verify_control_id,
-        deadline,
-        finished: false,
-        read_any: false,
-        failed: false,
-    })
-}
-
-/// Parse an ACK frame and, when `expected` is given, check MSA-2 against the message's MSH-10.
-pub fn ack_from_frame(
-    frame: &[u8],
-    encoding: Encoding,
-    expected: Option<&str>,
-) -> Result<Ack, MllpError> {
-    let ack = parse_ack(&encoding.decode(frame))?;
-    let Some(expected) = expected else {
-        return Ok(ack);
-    };
-    // A receiver that rejects a message it could not parse may leave MSA-2 empty; the
-    // NAK itself is then the more useful answer.
-    if ack.control_id == expected || (ack.control_id.is_empty() && !ack.code.is_positive()) {
-        return Ok(ack);
-    }
-    Err(MllpError::MalformedAck(format!(
-        "ACK control id (MSA-2) {:?} does not match the message control id (MSH-10) {expected:?}",
-        ack.control_id
-    )))
-}
-
-/// How a deadline is named in errors, e.g. "ackTimeout (10000 ms)".
-pub fn timeout_text(ack_timeout: Duration) -> String {
-    format!("ackTimeout ({} ms)", ack_timeout.as_millis())
+    engine: crate::engine::Exchange,
+    settings: Arc<ClientSettings>,
+    pub(crate) stream: Option<Stream>,
+    /// The next thing to do; `None` once finished.
+    want: Option<Want>,
 }
 
 impl Exchange {
-    /// The next ACK frame, parsed and checked; `None` once the final ACK was read. After an
-    /// intermediate `CA` the next frame gets a fresh `ack_timeout`. Every error here has
-    /// `sent: true`: the message is on the wire.
-    pub async fn next_ack(&mut self, ack_timeout: Duration) -> Result<Option<Ack>, Failure> {
-        if self.finished {
-            return Ok(None);
-        }
-        let result = self.read_ack(ack_timeout).await;
-        let first = !self.read_any;
-        self.read_any = true;
-        match &result {
-            Ok(ack) if ack.code.is_intermediate() => self.deadline = Instant::now() + ack_timeout,
-            Ok(_) => self.finished = true,
-            Err(_) => (self.finished, self.failed) = (true, true),
-        }
-        result.map(Some).map_err(|error| match error {
-            // Under TLS 1.3 the client finishes its handshake first and the server refuses
-            // its certificate afterwards: the alert arrives on this first read, and the
-            // receiver never accepted the session, so it cannot have the message.
-            MllpError::Tls(_) if first => Failure::unsent(error),
-            _ => Failure::sent(error),
-        })
-    }
-
-    async fn read_ack(&mut self, ack_timeout: Duration) -> Result<Ack, MllpError> {
-        let frame = self
-            .conn
-            .read_frame(self.deadline, &timeout_text(ack_timeout))
-            .await?;
-        let expected = self
-            .control_id
-            .as_deref()
-            .filter(|_| self.verify_control_id);
-        ack_from_frame(&frame, self.encoding, expected)
-    }
-
-    pub fn close(self) {
-        self.conn.close_in_background();
-    }
-
-    /// The connection back, for a pool, when this exchange ended cleanly on its final ACK
-    /// with nothing left over; otherwise `None` (and the connection is closed).
-    pub fn into_reusable(self) -> Option<Connection> {
-        if self.finished && !self.failed && self.conn.is_clean() {
-            Some(self.conn)
-        } else {
-            self.conn.close_in_background();
-            None
+    /// A new exchange that opens its own connection.
+    pub fn new(
+        settings: &Arc<ClientSettings>,
+        message: Prepared,
+        ack_timeout: Duration,
+        mode: Mode,
+    ) -> Exchange {
+        let mut engine = crate::engine::Exchange::new(
+            settings.clone(),
+            message,
+            ack_timeout,
+            mode,
+            std::time::Instant::now(),
+        );
+        let want = engine.connect();
+        Exchange {
+            engine,
+            settings: settings.clone(),
+            stream: None,
+            want: Some(want),
         }
     }
+
+    /// A pooled send that starts at `started`: it gets its connection with `begin`.
+    pub(crate) fn pooled(
+        settings: &Arc<ClientSettings>,
+        message: Prepared,
+        ack_timeout: Duration,
+        started: std::time::Instant,
+    ) -> Exchange {
+        let engine = crate::engine::Exchange::new(
+            settings.clone(),
+            message,
+            ack_timeout,
+            Mode::Send,
+            started,
+        );
+        Exchange {
+            engine,
+            settings: settings.clone(),
+            stream: None,
+            want: None,
+        }
+    }
+
+    /// Every pool slot is busy: returns until when this send may wait for one.
+    pub(crate) fn wait_for_slot(&mut self) -> std::time::Instant {
+        self.engine.wait_for_slot();
+        self.engine.deadline()
+    }
+
+    /// No slot came free in time.
+    pub(crate) fn slot_timeout(&mut self) -> Failure {
+        match self.engine.deadline_reached() {
+            Want::Done(Err(failure)) => failure,
+            _ => Failure::unsent(MllpError::Timeout(
+                "no pooled connection became free".into(),
+            )),
+        }
+    }
+
+    /// With a pool slot: on an idle connection that passed the stale check, or a new one.
+    pub(crate) fn begin(&mut self, idle: Option<crate::pool::IdleConn>) {
+        self.want = Some(match idle {
+            Some(idle) => {
+                self.stream = Some(idle.stream);
+                self.engine.reuse(idle.reader, std::time::Instant::now())
+            }
+            None => self.engine.connect(),
+        });
+    }
+
+    /// The next ACK frame, parsed and checked; `None` once the final ACK was read.
+    pub async fn next_ack(&mut self) -> Result<Option<Ack>, Failure> {
+        match self.step().await {
+            None => Ok(None),
+            Some(Step::Ack(ack)) => Ok(Some(ack)),
+            Some(Step::Done(outcome)) => outcome.map(Some),
+        }
+    }
+
+    /// Drive the exchange to its next ACK frame or its end.
+    pub(crate) async fn step(&mut self) -> Option<Step> {
+        let mut want = self.want.take()?;
+        loop {
+            want = match want {
+                Want::Ack(ack) => {
+                    self.want = Some(self.engine.resume(std::time::Instant::now()));
+                    return Some(Step::Ack(ack));
+                }
+                Want::Done(outcome) => return Some(Step::Done(outcome)),
+                other => self.io(other).await,
+            };
+        }
+    }
+
+    /// Do what the engine asked; returns its answer.
+    async fn io(&mut self, want: Want) -> Want {
+        let deadline = Instant::from_std(self.engine.deadline());
+        let ex = &mut self.engine;
+        match want {
+            Want::Connect | Want::Reconnect => {
+                if let Some(old) = self.stream.take() {
+                    old.close_in_background();
+                }
+                let settings = &self.settings;
+                match timeout_at(
+                    deadline,
+                    open_stream(&settings.host, settings.port, settings.tls.as_ref()),
+                )
+                .await
+                {
+                    Err(_) => ex.deadline_reached(),
+                    Ok(Err(error)) => ex.connect_failed(error),
+                    Ok(Ok(stream)) => {
+                        let tls13 = stream.is_tls13();
+                        self.stream = Some(stream);
+                        ex.connected(tls13, std::time::Instant::now())
+                    }
+                }
+            }
+            Want::Write => {
+                let Some(stream) = self.stream.as_mut() else {
+                    return ex.abort();
+                };
+                let parts = ex.unwritten();
+                let total = parts.iter().map(|part| part.len()).sum();
+                let write = async {
+                    use bytes::Buf;
+                    let mut chain = Buf::chain(Buf::chain(parts[0], parts[1]), parts[2]);
+                    stream.write_all_buf(&mut chain).await?;
+                    // Under TLS the last bytes count as written once they reach the socket.
+                    stream.flush().await
+                };
+                match timeout_at(deadline, write).await {
+                    Err(_) => ex.deadline_reached(),
+                    Ok(Err(error)) => ex.failed(error, std::time::Instant::now()),
+                    Ok(Ok(())) => ex.wrote(total),
+                }
+            }
+            Want::Read => {
+                let Some(stream) = self.stream.as_mut() else {
+                    return ex.abort();
+                };
+                match timeout_at(deadline, stream.read(ex.read_buf())).await {
+                    Err(_) => ex.deadline_reached(),
+                    Ok(result) => feed_read(ex, stream, result),
+                }
+            }
+            Want::Drain => {
+                let Some(stream) = self.stream.as_mut() else {
+                    return ex.drained();
+                };
+                match read_now(stream, ex.read_buf()) {
+                    Poll::Pending => ex.drained(),
+                    Poll::Ready(result) => feed_read(ex, stream, result),
+                }
+            }
+            Want::AwaitReset => {
+                tokio::time::sleep_until(deadline).await;
+                ex.deadline_reached()
+            }
+            Want::CheckReset => {
+                let reset = self.stream.as_ref().is_some_and(Stream::peer_reset);
+                ex.reset_check(reset, std::time::Instant::now())
+            }
+            Want::Slot => ex.deadline_reached(),
+            done @ (Want::Ack(_) | Want::Done(_)) => done,
+        }
+    }
+
+    /// The connection back with its reader, when the exchange ended cleanly on its final
+    /// ACK with nothing left over; otherwise `None` (and the connection is closed).
+    pub(crate) fn into_reusable(mut self) -> Option<crate::pool::IdleConn> {
+        let stream = self.stream.take()?;
+        match self.engine.take_reusable() {
+            Some(reader) => Some(crate::pool::IdleConn { stream, reader }),
+            None => {
+                stream.close_in_background();
+                None
+            }
+        }
+    }
+
+    /// Close the connection now (the stream ended, or its consumer left early).
+    pub fn close(mut self) {
+        if let Some(stream) = self.stream.take() {
+            stream.close_in_background();
+        }
+    }
+}
+
+/// A read's result as an engine event.
+fn feed_read(ex: &mut crate::engine::Exchange, stream: &Stream, result: io::Result<usize>) -> Want {
+    let now = std::time::Instant::now();
+    match result {
+        Ok(0) => ex.eof(stream.peer_reset(), now),
+        Ok(n) => ex.read(n, now),
+        Err(error) => ex.failed(error, now),
+    }
+}
+
+/// Read what the socket already holds, without waiting.
+fn read_now(stream: &mut Stream, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    let mut read_buf = ReadBuf::new(buf);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(stream).poll_read(&mut cx, &mut read_buf) {
+        Poll::Ready(Ok(())) => Poll::Ready(Ok(read_buf.filled().len())),
+        Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+/// `stream()`'s first step: an exchange on its own connection (nothing happens until the
+/// first `next_ack`).
+pub fn open(settings: &Arc<ClientSettings>, message: Prepared, ack_timeout: Duration) -> Exchange {
+    Exchange::new(settings, message, ack_timeout, Mode::Stream)
 }
 
 /// `send()`: one connection, one frame out, the first ACK frame in, connection closed.
 pub async fn send(
-    settings: &ClientSettings,
-    message: &Prepared,
+    settings: &Arc<ClientSettings>,
+    message: Prepared,
     ack_timeout: Duration,
 ) -> Result<Ack, Failure> {
-    let mut exchange = open(settings, message, ack_timeout).await?;
-    let ack = exchange.next_ack(ack_timeout).await?;
+    let mut exchange = Exchange::new(settings, message, ack_timeout, Mode::Send);
+    let outcome = match exchange.step().await {
+        Some(Step::Ack(ack)) => Ok(ack),
+        Some(Step::Done(outcome)) => outcome,
+        None => Err(Failure::sent(MllpError::ConnectionClosed(
+            "no ACK frame".into(),
+        ))),
+    };
     exchange.close();
-    ack.ok_or_else(|| Failure::sent(MllpError::ConnectionClosed("no ACK frame".into())))
+    outcome
 }
 
 /// A cancel switch shared between the JS thread (AbortSignal, stream `return()`) and the

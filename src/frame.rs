@@ -41,8 +41,12 @@ fn is_padding(byte: u8) -> bool {
 fn stray_bytes(bytes: &[u8]) -> String {
     const HINT: &str = "not MLLP";
     if bytes.starts_with(b"HTTP/") {
-        let line: String =
-            bytes.iter().take_while(|&&b| b != b'\r' && b != b'\n').take(60).map(|&b| char::from(b)).collect();
+        let line: String = bytes
+            .iter()
+            .take_while(|&&b| b != b'\r' && b != b'\n')
+            .take(60)
+            .map(|&b| char::from(b))
+            .collect();
         return format!("the receiver answered with HTTP ({line:?}), {HINT}: wrong port?");
     }
     if matches!(bytes, [0x15 | 0x16, 0x03, ..]) {
@@ -51,7 +55,10 @@ fn stray_bytes(bytes: &[u8]) -> String {
             bytes[0]
         );
     }
-    format!("unexpected byte 0x{:02X} outside an MLLP frame (expected 0x0B)", bytes[0])
+    format!(
+        "unexpected byte 0x{:02X} outside an MLLP frame (expected 0x0B)",
+        bytes[0]
+    )
 }
 
 #[derive(Debug)]
@@ -178,7 +185,7 @@ impl FrameReader {
     }
 
     /// The next whole frame from what was read so far, or `None` when more bytes are needed.
-    pub fn next(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
         while self.start < self.end {
             let (used, frame) = self.decoder.decode(&self.buf[self.start..self.end])?;
             self.start += used;
@@ -313,14 +320,14 @@ mod tests {
         let mut reader = FrameReader::new(1 << 20);
         let mut frames = Vec::new();
         for chunk in input.chunks(step) {
-            while let Some(frame) = reader.next().unwrap() {
+            while let Some(frame) = reader.next_frame().unwrap() {
                 frames.push(frame);
             }
             let spare = reader.spare();
             spare[..chunk.len()].copy_from_slice(chunk);
             reader.filled(chunk.len());
         }
-        while let Some(frame) = reader.next().unwrap() {
+        while let Some(frame) = reader.next_frame().unwrap() {
             frames.push(frame);
         }
         (frames, reader.is_clean())
@@ -348,13 +355,13 @@ mod tests {
         let mut reader = FrameReader::new(64);
         reader.spare()[..5].copy_from_slice(b"\x0bA\x1c\r\x0b");
         reader.filled(5);
-        assert_eq!(reader.next().unwrap(), Some(b"A".to_vec()));
+        assert_eq!(reader.next_frame().unwrap(), Some(b"A".to_vec()));
         assert!(!reader.is_clean());
         // 0x1C then the end of the stream still gives the frame.
         let mut reader = FrameReader::new(64);
         reader.spare()[..3].copy_from_slice(b"\x0bZ\x1c");
         reader.filled(3);
-        assert_eq!(reader.next().unwrap(), None);
+        assert_eq!(reader.next_frame().unwrap(), None);
         assert_eq!(reader.eof().unwrap(), Some(b"Z".to_vec()));
     }
 }

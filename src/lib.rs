@@ -4,6 +4,7 @@
 pub mod ack;
 pub mod charset;
 pub mod client;
+pub mod engine;
 pub mod error;
 pub mod frame;
 pub mod message;

@@ -1,107 +1,153 @@
-//! An opt-in connection pool for `send()`: up to `max` connections, one message in flight
-//! per connection (MLLP has no pipelining), idle ones reused most-recent first.
-//!
-//! A connection goes back to the pool only after an exchange that ended cleanly on its
-//! final ACK with nothing left over. Any error, timeout or control-id mismatch drops it, and
-//! an idle connection that the receiver closed or wrote to is dropped before reuse: a late
-//! ACK can never be read as the answer to the next message.
+//! The tokio driver of the opt-in connection pool (`pool: { max, idleTimeout }`). What the
+//! pool decides (slots, waiters oldest first, most-recent-first reuse, stale and expired
+//! connections, close) is `engine::PoolState`; here are only the locks, wake-ups and sockets.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-use tokio::time::{timeout, Instant};
+use tokio::sync::oneshot;
+use tokio::time::timeout_at;
 
 use crate::ack::Ack;
-use crate::client::{connect_to, start, ClientSettings};
+use crate::client::{ClientSettings, Exchange, Step};
+use crate::engine::{Acquire, PoolState};
 use crate::error::{Failure, MllpError};
+use crate::frame::FrameReader;
 use crate::message::Prepared;
-use crate::transport::Connection;
+use crate::transport::Stream;
+
+/// An idle pooled connection and its frame reader (clean: nothing buffered).
+pub(crate) struct IdleConn {
+    pub(crate) stream: Stream,
+    pub(crate) reader: FrameReader,
+}
+
+type Waiter = oneshot::Sender<()>;
 
 pub struct Pool {
     settings: Arc<ClientSettings>,
-    idle_timeout: Duration,
-    /// One permit per connection that may be open and busy.
-    slots: Semaphore,
-    idle: Mutex<Vec<(Connection, Instant)>>,
-    closed: AtomicBool,
+    state: Mutex<PoolState<IdleConn, Waiter>>,
+}
+
+fn closed_client() -> Failure {
+    Failure::unsent(MllpError::InvalidInput("the client was closed".into()))
 }
 
 impl Pool {
     pub fn new(settings: Arc<ClientSettings>, max: usize, idle_timeout: Duration) -> Arc<Pool> {
         Arc::new(Pool {
             settings,
-            idle_timeout,
-            slots: Semaphore::new(max),
-            idle: Mutex::new(Vec::with_capacity(max)),
-            closed: AtomicBool::new(false),
+            state: Mutex::new(PoolState::new(max, idle_timeout)),
         })
     }
 
     /// The task that closes connections idle for longer than `idleTimeout`; the owner
     /// spawns it on its runtime. It ends when the pool is closed or dropped.
     pub fn reaper(self: &Arc<Self>) -> impl std::future::Future<Output = ()> + Send + 'static {
-        reap(Arc::downgrade(self), self.idle_timeout)
+        let idle_timeout = self.state.lock().unwrap().idle_timeout();
+        reap(Arc::downgrade(self), idle_timeout)
     }
 
     /// Send on a pooled connection. Waiting for a free slot and connecting together take at
-    /// most `connectTimeout`.
-    pub async fn send(&self, message: &Prepared, ack_timeout: Duration) -> Result<Ack, Failure> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Failure::unsent(MllpError::InvalidInput(
-                "the client was closed".into(),
-            )));
-        }
-        let connect_deadline = self.settings.connect_timeout;
-        let _slot = timeout(connect_deadline, self.slots.acquire())
-            .await
-            .map_err(|_| {
-                Failure::unsent(MllpError::Timeout(format!(
-                    "no pooled connection became free within connectTimeout ({} ms)",
-                    connect_deadline.as_millis()
-                )))
-            })?
-            .map_err(|_| {
-                Failure::unsent(MllpError::InvalidInput("the client was closed".into()))
-            })?;
-        let conn = match self.take_idle() {
-            Some(conn) => conn,
-            None => connect_to(&self.settings).await?,
-        };
-        let mut exchange = start(conn, &self.settings, message, ack_timeout).await?;
-        let ack = exchange.next_ack(ack_timeout).await?;
-        if let Some(conn) = exchange.into_reusable() {
-            if !self.closed.load(Ordering::Acquire) {
-                self.idle.lock().unwrap().push((conn, Instant::now()));
+    /// most `connectTimeout` (the engine's one deadline for both).
+    pub async fn send(&self, message: Prepared, ack_timeout: Duration) -> Result<Ack, Failure> {
+        let started = std::time::Instant::now();
+        let mut exchange = Exchange::pooled(&self.settings, message, ack_timeout, started);
+        let (sender, mut woken) = oneshot::channel();
+        let first = self
+            .state
+            .lock()
+            .unwrap()
+            .acquire(sender, started, |idle| idle.stream.is_stale());
+        let acquired = match first {
+            Acquire::Closed => return Err(closed_client()),
+            Acquire::Wait => {
+                let deadline = tokio::time::Instant::from_std(exchange.wait_for_slot());
+                match timeout_at(deadline, &mut woken).await {
+                    Ok(Ok(())) => self
+                        .state
+                        .lock()
+                        .unwrap()
+                        .with_slot(std::time::Instant::now(), |idle| idle.stream.is_stale()),
+                    // The pool was closed while this send waited.
+                    Ok(Err(_)) => return Err(closed_client()),
+                    Err(_) => {
+                        woken.close();
+                        if woken.try_recv().is_ok() {
+                            // Handed a slot just as the deadline passed: give it back.
+                            self.release(None);
+                        }
+                        return Err(exchange.slot_timeout());
+                    }
+                }
             }
-        }
-        ack.ok_or_else(|| Failure::sent(MllpError::ConnectionClosed("no ACK frame".into())))
+            acquired => acquired,
+        };
+        exchange.begin(match acquired {
+            Acquire::Reuse(idle) => Some(idle),
+            _ => None,
+        });
+        // The slot is released whatever happens, also when this future is dropped (abort).
+        let mut guard = SlotGuard {
+            pool: self,
+            conn: None,
+        };
+        let outcome = match exchange.step().await {
+            Some(Step::Ack(ack)) => Ok(ack),
+            Some(Step::Done(outcome)) => outcome,
+            None => Err(Failure::sent(MllpError::ConnectionClosed(
+                "no ACK frame".into(),
+            ))),
+        };
+        guard.conn = exchange.into_reusable();
+        outcome
     }
 
-    /// The most recently used idle connection that is still fresh and quiet.
-    fn take_idle(&self) -> Option<Connection> {
-        let mut idle = self.idle.lock().unwrap();
-        while let Some((conn, since)) = idle.pop() {
-            if since.elapsed() < self.idle_timeout && !conn.is_stale() {
-                return Some(conn);
+    /// Give a slot back (with the connection when it may carry another message); the next
+    /// waiting send gets it.
+    fn release(&self, mut conn: Option<IdleConn>) {
+        loop {
+            let waiter = self
+                .state
+                .lock()
+                .unwrap()
+                .release(conn.take(), std::time::Instant::now());
+            match waiter {
+                None => return,
+                Some(waiter) => {
+                    if waiter.send(()).is_ok() {
+                        return;
+                    }
+                    // That send gave up already: the slot goes to the next one.
+                }
             }
         }
-        None
     }
 
     /// Close every idle connection; later sends are refused. Sends in flight finish, and
     /// their connections are closed instead of returned.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.slots.close();
-        for (conn, _) in self.idle.lock().unwrap().drain(..) {
-            conn.close_in_background();
+        let (idle, waiting) = self.state.lock().unwrap().close();
+        for conn in idle {
+            conn.stream.close_in_background();
         }
+        // Dropping the senders wakes the waiting sends with "closed".
+        drop(waiting);
     }
 
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap().len()
+        self.state.lock().unwrap().idle_count()
+    }
+}
+
+struct SlotGuard<'a> {
+    pool: &'a Pool,
+    conn: Option<IdleConn>,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        self.pool.release(self.conn.take());
     }
 }
 
@@ -111,12 +157,13 @@ async fn reap(pool: Weak<Pool>, idle_timeout: Duration) {
     loop {
         tokio::time::sleep(period).await;
         let Some(pool) = pool.upgrade() else { return };
-        if pool.closed.load(Ordering::Acquire) {
-            return;
-        }
-        pool.idle
-            .lock()
-            .unwrap()
-            .retain(|(_, since)| since.elapsed() < idle_timeout);
+        let expired = {
+            let mut state = pool.state.lock().unwrap();
+            if state.is_closed() {
+                return;
+            }
+            state.reap(std::time::Instant::now())
+        };
+        drop(expired);
     }
 }

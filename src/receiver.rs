@@ -104,7 +104,10 @@ impl Receiver {
                 }
             };
             let _ = accept_stop
-                .run(async { Ok::<(), _>(accepting.await) })
+                .run(async {
+                    accepting.await;
+                    Ok::<(), crate::error::Failure>(())
+                })
                 .await;
         });
         Ok(Receiver {

@@ -71,6 +71,37 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// Open TCP (and TLS when `tls` is set); the caller bounds it with its deadline.
+pub async fn open_stream(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsSettings>,
+) -> Result<Stream, MllpError> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| connect_error(host, port, &e))?;
+    // ACKs are small and latency-bound: never wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Stream::Plain(tcp)),
+        Some(tls) => {
+            let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+            let stream = connector
+                .connect(tls.server_name.clone(), tcp)
+                .await
+                .map_err(|e| {
+                    let reason = e
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                        .map(|tls| tls.to_string())
+                        .unwrap_or_else(|| format!("{e} (is the receiver speaking TLS?)"));
+                    MllpError::Tls(format!("TLS handshake with {host}:{port} failed: {reason}"))
+                })?;
+            Ok(Stream::Tls(Box::new(stream)))
+        }
+    }
+}
+
 /// Open TCP (and TLS when `tls` is set) within `deadline`.
 pub async fn connect(
     host: &str,
@@ -78,34 +109,60 @@ pub async fn connect(
     tls: Option<&TlsSettings>,
     deadline: Duration,
 ) -> Result<Stream, MllpError> {
-    let attempt = async {
-        let tcp = TcpStream::connect((host, port))
-            .await
-            .map_err(|e| connect_error(host, port, &e))?;
-        // ACKs are small and latency-bound: never wait for Nagle.
-        let _ = tcp.set_nodelay(true);
-        match tls {
-            None => Ok(Stream::Plain(tcp)),
-            Some(tls) => {
-                let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
-                let stream = connector
-                    .connect(tls.server_name.clone(), tcp)
-                    .await
-                    .map_err(|e| {
-                        let reason = e
-                            .get_ref()
-                            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                            .map(|tls| tls.to_string())
-                            .unwrap_or_else(|| format!("{e} (is the receiver speaking TLS?)"));
-                        MllpError::Tls(format!("TLS handshake with {host}:{port} failed: {reason}"))
-                    })?;
-                Ok(Stream::Tls(Box::new(stream)))
-            }
-        }
-    };
-    match timeout(deadline, attempt).await {
+    match timeout(deadline, open_stream(host, port, tls)).await {
         Ok(result) => result,
         Err(_) => Err(connect_timeout_error(host, port, tls.is_some(), deadline)),
+    }
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+            Stream::ServerTls(tls) => tls.get_ref().0,
+        }
+    }
+
+    /// A client TLS session that agreed on TLS 1.3 (the version whose certificate refusal
+    /// arrives after the client's handshake is done).
+    pub fn is_tls13(&self) -> bool {
+        match self {
+            Stream::Tls(tls) => {
+                tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3)
+            }
+            _ => false,
+        }
+    }
+
+    /// After the peer's end of stream: whether the socket also holds a reset (EPIPE or
+    /// ECONNRESET in `SO_ERROR`), i.e. our bytes reached a socket that was already closed.
+    pub fn peer_reset(&self) -> bool {
+        matches!(
+            self.tcp().take_error(),
+            Ok(Some(e)) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+        )
+    }
+
+    /// True when an idle connection can no longer be trusted: the peer closed it, reset it,
+    /// or sent bytes nobody asked for (a late ACK must never answer the next message).
+    pub fn is_stale(&self) -> bool {
+        let mut probe = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        !matches!(self.tcp().poll_peek(&mut cx, &mut buf), Poll::Pending)
+    }
+
+    /// Close politely (TLS close_notify, TCP FIN) without making the caller wait.
+    pub fn close_in_background(mut self) {
+        if let Stream::Plain(_) = self {
+            return; // dropping sends FIN at once
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = timeout(Duration::from_secs(1), self.shutdown()).await;
+            });
+        }
     }
 }
 
@@ -167,20 +224,6 @@ impl Connection {
         self.reader.is_clean()
     }
 
-    /// True when an idle connection can no longer be trusted: the peer closed it, reset it,
-    /// or sent bytes nobody asked for (a late ACK must never answer the next message).
-    pub fn is_stale(&self) -> bool {
-        let tcp = match &self.stream {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => tls.get_ref().0,
-            Stream::ServerTls(tls) => tls.get_ref().0,
-        };
-        let mut probe = [0u8; 1];
-        let mut buf = ReadBuf::new(&mut probe);
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        !matches!(tcp.poll_peek(&mut cx, &mut buf), Poll::Pending)
-    }
-
     /// Write all of `bytes` and flush, by `deadline`. `what` names the deadline for the message.
     pub async fn write_all(
         &mut self,
@@ -226,7 +269,7 @@ impl Connection {
     /// Read the next frame, or `None` when the peer closed cleanly between frames.
     pub async fn read_frame_or_eof(&mut self) -> Result<Option<Vec<u8>>, MllpError> {
         loop {
-            if let Some(frame) = self.reader.next()? {
+            if let Some(frame) = self.reader.next_frame()? {
                 return Ok(Some(frame));
             }
             let n = self
@@ -249,14 +292,7 @@ impl Connection {
     }
 
     /// Close politely (TLS close_notify, TCP FIN) without making the caller wait.
-    pub fn close_in_background(mut self) {
-        if let Stream::Plain(_) = self.stream {
-            return; // dropping sends FIN at once
-        }
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = timeout(Duration::from_secs(1), self.stream.shutdown()).await;
-            });
-        }
+    pub fn close_in_background(self) {
+        self.stream.close_in_background();
     }
 }

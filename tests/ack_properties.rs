@@ -8,7 +8,10 @@ use proptest::prelude::*;
 
 /// Every field but `raw` (the invariants change the text, not what it says).
 fn fields(ack: &Ack) -> Ack {
-    Ack { raw: String::new(), ..ack.clone() }
+    Ack {
+        raw: String::new(),
+        ..ack.clone()
+    }
 }
 
 fn code() -> impl Strategy<Value = &'static str> {
@@ -19,8 +22,8 @@ fn code() -> impl Strategy<Value = &'static str> {
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop::sample::select(vec![
-            "a", "Patient", " ", "\t", "\u{a0}", "\u{feff}", "é", "😀", "\\F\\", "\\S\\", "\\E\\", "\\X41\\", "\\H\\",
-            "\\",
+            "a", "Patient", " ", "\t", "\u{a0}", "\u{feff}", "é", "😀", "\\F\\", "\\S\\", "\\E\\",
+            "\\X41\\", "\\H\\", "\\",
         ]),
         0..6,
     )
@@ -29,19 +32,32 @@ fn text() -> impl Strategy<Value = String> {
 
 /// An ERR segment in the v2.5 layout, the v2.3 layout, or a mix.
 fn err() -> impl Strategy<Value = String> {
-    (0..3u8, text(), text(), text(), prop::sample::select(vec!["", "E", "W"]), text()).prop_map(
-        |(layout, code, err_text, location, severity, user)| match layout {
-            0 => format!("ERR||{location}|{code}^{err_text}^HL70357|{severity}||||{user}"),
-            1 => format!("ERR|PID^1^{location}^{code}&{err_text}&HL70357"),
-            _ => format!("ERR|PID^1^3^{code}|{location}|{err_text}|{severity}||||{user}"),
-        },
+    (
+        0..3u8,
+        text(),
+        text(),
+        text(),
+        prop::sample::select(vec!["", "E", "W"]),
+        text(),
     )
+        .prop_map(
+            |(layout, code, err_text, location, severity, user)| match layout {
+                0 => format!("ERR||{location}|{code}^{err_text}^HL70357|{severity}||||{user}"),
+                1 => format!("ERR|PID^1^{location}^{code}&{err_text}&HL70357"),
+                _ => format!("ERR|PID^1^3^{code}|{location}|{err_text}|{severity}||||{user}"),
+            },
+        )
 }
 
 /// A plain ACK: MSH, MSA, some ERR segments; with its control id.
 fn plain_ack() -> impl Strategy<Value = (String, String)> {
-    (code(), "[A-Z0-9]{1,10}", prop::option::of(text()), prop::collection::vec(err(), 0..3)).prop_map(
-        |(code, id, msa3, errs)| {
+    (
+        code(),
+        "[A-Z0-9]{1,10}",
+        prop::option::of(text()),
+        prop::collection::vec(err(), 0..3),
+    )
+        .prop_map(|(code, id, msa3, errs)| {
             let mut segments = vec!["MSH|^~\\&|R|F|S|F|20240101||ACK^A01^ACK|A1|P|2.5".to_string()];
             segments.push(match msa3 {
                 Some(t) => format!("MSA|{code}|{id}|{t}"),
@@ -49,8 +65,7 @@ fn plain_ack() -> impl Strategy<Value = (String, String)> {
             });
             segments.extend(errs);
             (segments.join("\r"), id)
-        },
-    )
+        })
 }
 
 proptest! {

@@ -98,8 +98,11 @@ fn valid_stream() -> impl Strategy<Value = (Vec<u8>, Vec<Vec<u8>>)> {
         })
 }
 
+/// A byte stream and the frames it holds.
+type StreamAndFrames = (Vec<u8>, Vec<Vec<u8>>);
+
 /// A stream and up to 40 cut positions in it (0..=len, so empty chunks happen too).
-fn stream_and_cuts() -> impl Strategy<Value = ((Vec<u8>, Vec<Vec<u8>>), Vec<usize>)> {
+fn stream_and_cuts() -> impl Strategy<Value = (StreamAndFrames, Vec<usize>)> {
     valid_stream().prop_flat_map(|(stream, frames)| {
         let len = stream.len();
         (
@@ -369,7 +372,7 @@ fn ack_spec() -> impl Strategy<Value = AckSpec> {
             code,
             control_id,
             text,
-            err: err.map(|(c, t, s, l)| (c, t, s, l)),
+            err,
             v25,
             line_end,
         })
@@ -381,7 +384,8 @@ fn build_ack(s: &AckSpec) -> String {
     let (f, c) = (d.field, d.component);
     let enc: String = [c, d.repetition, d.escape, d.subcomponent].iter().collect();
     let version = if s.v25 { "2.5" } else { "2.3" };
-    let msh = format!("MSH{f}{enc}{f}RECV{f}FAC{f}SEND{f}FAC{f}20260510120001{f}{f}ACK{c}A01{c}ACK{f}ACK1{f}P{f}{version}");
+    let msh =
+        format!("MSH{f}{enc}{f}RECV{f}FAC{f}SEND{f}FAC{f}20260510120001{f}{f}ACK{c}A01{c}ACK{f}ACK1{f}P{f}{version}");
     let mut msa = format!("MSA{f}{}{f}{}", s.code.as_str(), s.control_id);
     if !s.text.is_empty() {
         msa.push(f);

@@ -16,7 +16,9 @@ fn cases(file: &str) -> Vec<Value> {
 
 /// A Latin-1 string of the vector files as the bytes it stands for.
 fn bytes(text: &str) -> Vec<u8> {
-    text.chars().map(|c| u8::try_from(u32::from(c)).expect("byte strings hold chars 0..=255")).collect()
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("byte strings hold chars 0..=255"))
+        .collect()
 }
 
 fn opt(v: &Value) -> Option<String> {
@@ -86,7 +88,10 @@ fn frame_vectors() {
                 }
                 assert!(!rest.is_empty(), "{name}: no error");
             };
-            assert!(message.contains(want), "{name}: {message:?} does not contain {want:?}");
+            assert!(
+                message.contains(want),
+                "{name}: {message:?} does not contain {want:?}"
+            );
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Charset conversions for the JS side (the test receiver, `mllp receive`): the same names
 //! and tables as the client's, from `crate::charset`.
 
+// Registered with napi; unit tests build the crate without calling them.
+#![cfg_attr(test, allow(dead_code))]
+
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 

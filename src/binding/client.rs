@@ -13,7 +13,7 @@ use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
-use crate::message::{prepare_shared, prepare_text, Encoding, Prepared};
+use crate::message::{prepare_bytes, prepare_shared, prepare_text, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
@@ -250,8 +250,11 @@ impl NativeClient {
         message: Either<String, Buffer>,
         ack_timeout: Option<u32>,
         cancel: Option<&CancelHandle>,
+        own_wire: Option<bool>,
     ) -> Result<()> {
-        let prepared = self.prepare(message).map_err(invalid)?;
+        let prepared = self
+            .prepare(message, own_wire.unwrap_or(false))
+            .map_err(invalid)?;
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let (pool, settler) = match &self.path {
@@ -271,8 +274,8 @@ impl NativeClient {
             let outcome = CatchPanic(async {
                 let exchange = async {
                     match &pool {
-                        Some(pool) => pool.send(&prepared, ack_timeout).await,
-                        None => client::send(&settings, &prepared, ack_timeout).await,
+                        Some(pool) => pool.send(prepared, ack_timeout).await,
+                        None => client::send(&settings, prepared, ack_timeout).await,
                     }
                 };
                 token.run(exchange).await.map_err(to_js_error)
@@ -290,10 +293,11 @@ impl NativeClient {
         &self,
         message: Either<String, Buffer>,
         ack_timeout: Option<u32>,
+        own_wire: Option<bool>,
     ) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
-        let state = StreamState::NotStarted(self.prepare(message));
+        let state = StreamState::NotStarted(self.prepare(message, own_wire.unwrap_or(false)));
         NativeAckStream {
             state: Arc::new(tokio::sync::Mutex::new(state)),
             cancel: CancelToken::default(),
@@ -304,19 +308,27 @@ impl NativeClient {
 }
 
 impl NativeClient {
-    /// Bytes are sent as given: a large message that needs no change is written from the
-    /// caller's Buffer (kept referenced until the send settles), not copied.
-    fn prepare(&self, message: Either<String, Buffer>) -> std::result::Result<Prepared, MllpError> {
+    /// The message's bytes, owned by Rust before this call returns (contract: "Message bytes
+    /// belong to the call"): the caller's bytes are copied here, so whatever it does with its
+    /// memory next (rewrite it, transfer it) cannot reach the wire or crash a send. Only a
+    /// Buffer the JS layer made itself from a string (`own_wire`; nobody else can reach it)
+    /// is written from its memory without a copy.
+    fn prepare(
+        &self,
+        message: Either<String, Buffer>,
+        own_wire: bool,
+    ) -> std::result::Result<Prepared, MllpError> {
         match message {
             Either::A(text) => prepare_text(&text, self.settings.encoding),
-            Either::B(bytes) => prepare_shared(Arc::new(bytes), self.settings.encoding),
+            Either::B(bytes) if own_wire => prepare_shared(Arc::new(bytes), self.settings.encoding),
+            Either::B(bytes) => prepare_bytes(&bytes, self.settings.encoding),
         }
     }
 }
 
 enum StreamState {
     NotStarted(std::result::Result<Prepared, MllpError>),
-    Open(Exchange),
+    Open(Box<Exchange>),
     Done,
 }
 
@@ -375,22 +387,22 @@ impl Drop for NativeAckStream {
 
 async fn step(
     state: &mut StreamState,
-    settings: &ClientSettings,
+    settings: &Arc<ClientSettings>,
     ack_timeout: Duration,
 ) -> std::result::Result<Option<Ack>, Failure> {
     if let StreamState::NotStarted(prepared) = state {
         let prepared = std::mem::replace(prepared, Err(MllpError::Aborted))?;
-        *state = StreamState::Open(client::open(settings, &prepared, ack_timeout).await?);
+        *state = StreamState::Open(Box::new(client::open(settings, prepared, ack_timeout)));
     }
     match state {
         StreamState::Open(exchange) => {
-            let ack = exchange.next_ack(ack_timeout).await?;
-            if ack.as_ref().is_some_and(|a| !a.code.is_intermediate()) {
+            let ack = exchange.next_ack().await;
+            if !matches!(&ack, Ok(Some(a)) if a.code.is_intermediate()) {
                 if let StreamState::Open(exchange) = std::mem::replace(state, StreamState::Done) {
                     exchange.close();
                 }
             }
-            Ok(ack)
+            ack
         }
         _ => Ok(None),
     }

@@ -11,8 +11,12 @@
 //! finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a settled
 //! Promise may start the next send from inside `settle`.
 
+// `Flow`'s error side carries the send's outcome, once per send: boxing it would allocate per
+// send for nothing.
+#![allow(clippy::result_large_err)]
+
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -28,14 +32,11 @@ use super::settle::Settlement;
 use super::uv::{self, Handle, LeakAtExit, Loop};
 use super::{no_unwind, panic_error, to_js_error};
 use crate::ack::Ack;
-use crate::client::{ack_from_frame, timeout_text, ClientSettings};
+use crate::engine::exchange::{Mode, Phase};
+use crate::engine::{Acquire, ClientSettings, Exchange, PoolState, Want};
 use crate::error::{Failure, MllpError};
 use crate::frame::FrameReader;
 use crate::message::Prepared;
-use crate::transport::{
-    closed_before_ack, connect_error, connect_timeout_error, read_timeout_error,
-    write_timeout_error,
-};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
@@ -79,7 +80,8 @@ struct LoopConn {
     watch: Watch,
     token: u64,
     sock: TcpStream,
-    reader: FrameReader,
+    /// Kept while idle; the exchange holds it while the connection is in use.
+    reader: Option<FrameReader>,
     /// The last send's deadline timer, stopped, for the next send on this connection.
     spare_timer: Option<Handle>,
     /// The epoll events registered now (0: not registered yet).
@@ -87,13 +89,7 @@ struct LoopConn {
 }
 
 impl LoopConn {
-    fn new(
-        lp: &Loop,
-        sock: TcpStream,
-        max_frame_bytes: usize,
-        owner: Owner,
-        pooled: bool,
-    ) -> io::Result<LoopConn> {
+    fn new(lp: &Loop, sock: TcpStream, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
         let token = next_key() as u64;
         let watch = if pooled {
             let poll = lp.poll(sock.as_raw_fd())?;
@@ -108,7 +104,7 @@ impl LoopConn {
             watch,
             token,
             sock,
-            reader: FrameReader::new(max_frame_bytes),
+            reader: None,
             spare_timer: None,
             watching: 0,
         })
@@ -140,6 +136,15 @@ impl LoopConn {
         Ok(())
     }
 
+    /// Stop watching the socket (it is about to be dropped or replaced). Only an own poll
+    /// handle is closed here; a socket in the shared set leaves it when it is closed.
+    fn unwatch(&mut self) {
+        if let Watch::Own(_) = self.watch {
+            self.watch = Watch::Shared;
+            self.watching = 0;
+        }
+    }
+
     fn set_owner(&self, owner: Owner) {
         CONNS.with(|c| c.borrow_mut().insert(self.token, owner));
     }
@@ -163,39 +168,11 @@ impl Drop for LoopConn {
     }
 }
 
-/// A pooled connection between sends. It stays registered for input: a receiver that
-/// closes it or sends something unasked gets it dropped at once, and reusing it costs no
-/// epoll_ctl call.
-struct IdleConn {
-    conn: LoopConn,
-    since: Instant,
-}
-
-impl IdleConn {
-    fn new(client: &LoopClient, conn: LoopConn) -> IdleConn {
-        conn.set_owner(Owner::Idle(client.key));
-        IdleConn {
-            conn,
-            since: Instant::now(),
-        }
-    }
-
-    /// Back in use by send `send_key`.
-    fn take(self, send_key: usize) -> LoopConn {
-        self.conn.set_owner(Owner::Send(send_key));
-        self.conn
-    }
-}
-
+/// The pool (`engine::PoolState` decides; here the idle-connection reaper timer). An idle
+/// pooled connection stays registered for input: a receiver that closes it or sends
+/// something unasked gets it dropped at once, and reusing it costs no epoll_ctl call.
 struct LoopPool {
-    max: usize,
-    idle_timeout: Duration,
-    /// Connections checked out or being opened.
-    busy: usize,
-    idle: Vec<IdleConn>,
-    /// Sends waiting for a slot, oldest first.
-    waiting: VecDeque<usize>,
-    closed: bool,
+    state: PoolState<LoopConn, usize>,
     reaper: Option<Handle>,
 }
 
@@ -228,6 +205,8 @@ impl LoopClient {
         let mut settle_ref = std::ptr::null_mut();
         let mut async_context = std::ptr::null_mut();
         let mut name = std::ptr::null_mut();
+        // SAFETY: `env` is the environment of this napi call (we are on its JS thread) and `settle` a live
+        // value of it; every out-pointer is a local.
         unsafe {
             if sys::napi_create_reference(env, settle, 1, &mut settle_ref) != sys::Status::napi_ok {
                 return None;
@@ -252,12 +231,7 @@ impl LoopClient {
             settings,
             pool: pool.map(|(max, idle_timeout)| {
                 RefCell::new(LoopPool {
-                    max: max.max(1),
-                    idle_timeout,
-                    busy: 0,
-                    idle: Vec::new(),
-                    waiting: VecDeque::new(),
-                    closed: false,
+                    state: PoolState::new(max, idle_timeout),
                     reaper: None,
                 })
             }),
@@ -276,16 +250,21 @@ impl LoopClient {
         ack_timeout: Duration,
     ) -> Result<usize, Failure> {
         let key = next_key();
+        let exchange = Exchange::new(
+            self.settings.clone(),
+            prepared,
+            ack_timeout,
+            Mode::Send,
+            Instant::now(),
+        );
         let send = LoopSend {
             key,
             id,
             client: self.clone(),
-            prepared,
-            ack_timeout,
+            ex: exchange,
             conn: None,
             timer: None,
-            phase: Phase::Start,
-            written: 0,
+            armed: None,
             holds_slot: false,
         };
         SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
@@ -294,11 +273,12 @@ impl LoopClient {
                 outcome: Err(failure),
                 holds_slot,
                 client,
+                conn,
                 ..
             }) => {
                 // Its slot goes to the next waiting send (which may settle right here).
                 if holds_slot {
-                    client.release_slot();
+                    client.release_slot(conn);
                 }
                 Err(failure)
             }
@@ -315,14 +295,9 @@ impl LoopClient {
     /// flight finish and close their connections.
     pub(crate) fn close(&self) {
         let Some(pool) = &self.pool else { return };
-        let (waiting, idle, reaper) = {
+        let ((idle, waiting), reaper) = {
             let mut pool = pool.borrow_mut();
-            pool.closed = true;
-            (
-                std::mem::take(&mut pool.waiting),
-                std::mem::take(&mut pool.idle),
-                pool.reaper.take(),
-            )
+            (pool.state.close(), pool.reaper.take())
         };
         drop(idle);
         drop(reaper);
@@ -333,18 +308,17 @@ impl LoopClient {
 
     fn drop_idle(&self, token: u64) {
         let Some(pool) = &self.pool else { return };
-        let gone = {
-            let mut pool = pool.borrow_mut();
-            pool.idle
-                .iter()
-                .position(|idle| idle.conn.token == token)
-                .map(|at| pool.idle.remove(at))
-        };
+        let gone = pool
+            .borrow_mut()
+            .state
+            .drop_idle(|conn| conn.token == token);
         drop(gone);
     }
 
     pub(crate) fn idle_count(&self) -> usize {
-        self.pool.as_ref().map_or(0, |p| p.borrow().idle.len())
+        self.pool
+            .as_ref()
+            .map_or(0, |p| p.borrow().state.idle_count())
     }
 
     /// Call the JS settle callback (`settle.rs`: id, reason, the ACK's fields) on this, the
@@ -355,6 +329,9 @@ impl LoopClient {
             id,
             outcome: outcome.map_err(|failure| to_js_error(failure).reason),
         };
+        // SAFETY: called on the JS thread of `env` (libuv callbacks run there), inside the handle scope
+        // opened here; `settle_ref` and `async_context` were created for `env` and live as long as
+        // this client.
         unsafe {
             let mut scope = std::ptr::null_mut();
             if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
@@ -365,7 +342,7 @@ impl LoopClient {
             sys::napi_get_reference_value(env, self.settle_ref, &mut func);
             // napi_make_callback needs an object as `this` (undefined throws a TypeError).
             sys::napi_get_global(env, &mut recv);
-            if let (Ok(argv), false) = (settlement.to_args(env), func.is_null()) {
+            if let (Ok(argv), false) = (settlement.into_args(env), func.is_null()) {
                 let mut result = std::ptr::null_mut();
                 let status = sys::napi_make_callback(
                     env,
@@ -386,35 +363,41 @@ impl LoopClient {
         }
     }
 
-    /// A slot came free: hand it to the oldest waiting send, or give it back. A loop, not
-    /// recursion: many waiting sends may fail at once (receiver down).
-    fn release_slot(&self) {
+    /// A send is done with its slot (`conn`: its connection, when it may carry another
+    /// message): the slot goes to the oldest waiting send, or back. A loop, not recursion:
+    /// many waiting sends may fail at once (receiver down).
+    fn release_slot(self: &Rc<Self>, mut conn: Option<LoopConn>) {
         let Some(pool) = &self.pool else { return };
+        if let Some(conn) = &conn {
+            conn.set_owner(Owner::Idle(self.key));
+        }
         loop {
-            let next = {
-                let mut pool = pool.borrow_mut();
-                let next = pool.waiting.pop_front();
-                if next.is_none() {
-                    pool.busy = pool.busy.saturating_sub(1);
-                }
-                next
-            };
+            let next = pool.borrow_mut().state.release(conn.take(), Instant::now());
+            self.start_reaper();
             let Some(key) = next else { return };
+            if !SENDS.with(|s| s.borrow().contains_key(&key)) {
+                continue; // gone already: the slot goes to the next one
+            }
             match step(key, Event::SlotFree) {
                 // The waiting send holds the slot now.
                 None => return,
                 // It failed at once (its slot is free again): settle it, try the next one.
-                Some(done) => self.settle(done.id, done.outcome),
+                Some(done) => {
+                    conn = done.conn;
+                    self.settle(done.id, done.outcome);
+                }
             }
         }
     }
 
-    fn start_reaper(&self, pool: &mut LoopPool) {
-        if pool.reaper.is_some() {
+    fn start_reaper(&self) {
+        let Some(pool) = &self.pool else { return };
+        let mut pool = pool.borrow_mut();
+        if pool.reaper.is_some() || pool.state.idle_count() == 0 {
             return;
         }
         if let Ok(timer) = self.lp.timer() {
-            let period = (pool.idle_timeout / 2)
+            let period = (pool.state.idle_timeout() / 2)
                 .max(Duration::from_millis(50))
                 .as_millis() as u64;
             timer.set_key(self.key);
@@ -428,6 +411,8 @@ impl LoopClient {
 impl Drop for LoopClient {
     fn drop(&mut self) {
         let _ = CLIENTS.try_with(|c| c.borrow_mut().remove(&self.key));
+        // SAFETY: the reference and async context were created for `env` in `new` and are released once,
+        // here, on the JS thread.
         unsafe {
             sys::napi_delete_reference(self.env, self.settle_ref);
             sys::napi_async_destroy(self.env, self.async_context);
@@ -439,16 +424,6 @@ fn closed_client() -> MllpError {
     MllpError::InvalidInput("the client was closed".into())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
-    Start,
-    /// Waiting for a pool slot (bounded by connectTimeout).
-    Waiting,
-    Connecting,
-    Writing,
-    Reading,
-}
-
 #[derive(Clone, Copy)]
 enum Event {
     Start,
@@ -458,17 +433,16 @@ enum Event {
     Timer,
 }
 
+/// One send: the engine's exchange, and the connection and timer it runs on.
 pub(crate) struct LoopSend {
     key: usize,
     id: u32,
     client: Rc<LoopClient>,
-    prepared: Prepared,
-    ack_timeout: Duration,
+    ex: Exchange,
     conn: Option<LoopConn>,
     timer: Option<Handle>,
-    phase: Phase,
-    /// Bytes of the frame written so far.
-    written: usize,
+    /// The deadline the timer is set for.
+    armed: Option<Instant>,
     holds_slot: bool,
 }
 
@@ -477,13 +451,15 @@ struct Done {
     client: Rc<LoopClient>,
     id: u32,
     holds_slot: bool,
+    /// The connection, for the pool, when it may carry another message.
+    conn: Option<LoopConn>,
     outcome: Result<Ack, Failure>,
 }
 
 impl Done {
     fn deliver(self) {
         if self.holds_slot {
-            self.client.release_slot();
+            self.client.release_slot(self.conn);
         }
         self.client.settle(self.id, self.outcome);
     }
@@ -494,7 +470,7 @@ fn step(key: usize, event: Event) -> Option<Done> {
     let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
     let outcome = {
         let mut send = cell.borrow_mut();
-        let sent = send.phase == Phase::Reading;
+        let sent = send.ex.is_sent();
         // A bug here must settle this send as an error, not unwind into libuv.
         let flow = catch_unwind(AssertUnwindSafe(|| send.on(event))).unwrap_or_else(|panic| {
             Err(Err(Failure {
@@ -542,6 +518,7 @@ unsafe extern "C" fn on_poll(
     _events: std::ffi::c_int,
 ) {
     no_unwind(|| {
+        // SAFETY: `handle` is the poll handle libuv passed to this callback.
         let token = unsafe { uv::key_of(handle) } as u64;
         on_ready(token, 0);
     });
@@ -570,6 +547,7 @@ fn on_ready(token: u64, _events: u32) {
 
 unsafe extern "C" fn on_timer(handle: *mut c_void) {
     no_unwind(|| {
+        // SAFETY: `handle` is the timer handle libuv passed to this callback.
         let key = unsafe { uv::key_of(handle) };
         if let Some(done) = step(key, Event::Timer) {
             done.deliver();
@@ -580,20 +558,13 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
 /// Close pooled connections idle for longer than `idleTimeout`.
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
     no_unwind(|| {
+        // SAFETY: `handle` is the timer handle libuv passed to this callback.
         let key = unsafe { uv::key_of(handle) };
         let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else {
             return;
         };
-        let expired: Vec<IdleConn> = match &client.pool {
-            Some(pool) => {
-                let mut pool = pool.borrow_mut();
-                let limit = pool.idle_timeout;
-                let (keep, old) = std::mem::take(&mut pool.idle)
-                    .into_iter()
-                    .partition(|idle| idle.since.elapsed() < limit);
-                pool.idle = keep;
-                old
-            }
+        let expired = match &client.pool {
+            Some(pool) => pool.borrow_mut().state.reap(Instant::now()),
             None => Vec::new(),
         };
         drop(expired);
@@ -605,216 +576,220 @@ type Flow = Result<(), Result<Ack, Failure>>;
 
 impl LoopSend {
     fn on(&mut self, event: Event) -> Flow {
-        match (event, self.phase) {
-            (Event::Start, _) => self.begin(),
+        let want = match (event, self.ex.phase()) {
+            (Event::Start, _) => return self.begin(),
             (Event::SlotFree, Phase::Waiting) => {
+                let client = self.client.clone();
+                let Some(pool) = &client.pool else {
+                    return Ok(());
+                };
+                let acquired = pool
+                    .borrow_mut()
+                    .state
+                    .with_slot(Instant::now(), LoopConn::is_stale);
+                // Handed a slot: `with` never waits again.
                 self.holds_slot = true;
-                self.take_connection()
+                return self.with(acquired);
             }
-            (Event::Timer, phase) => Err(Err(self.timeout(phase))),
-            (Event::Ready, Phase::Connecting | Phase::Writing) => {
-                if !self.is_connected() {
-                    // A failed connect shows as EPOLLERR; the socket knows the reason.
-                    let conn = self.conn.as_ref().expect("connecting without a connection");
-                    match conn.sock.take_error() {
-                        Ok(None) => {}
-                        Ok(Some(e)) | Err(e) => return Err(Err(self.io_failure(e))),
-                    }
-                    // A wake-up is only a hint: still connecting means keep waiting.
-                    if matches!(conn.sock.peer_addr(), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN))
-                    {
-                        return Ok(());
-                    }
-                    self.on_connected();
-                }
-                self.write()
+            (Event::Timer, Phase::Done) => return Ok(()),
+            // libuv counts whole milliseconds: a timer may fire a little early.
+            (Event::Timer, _) if Instant::now() < self.ex.deadline() => {
+                self.armed = None;
+                return self.arm();
             }
-            // Data, end of stream or an error: `read` finds out which.
-            (Event::Ready, Phase::Reading) => self.read(),
+            (Event::Timer, _) => self.ex.deadline_reached(),
+            (Event::Ready, Phase::Connecting) => match self.connect_progress() {
+                Some(want) => want,
+                None => return Ok(()),
+            },
+            (Event::Ready, Phase::Writing) => Want::Write,
+            (Event::Ready, Phase::Reading) => Want::Read,
             // A callback that no longer applies (e.g. a poll event after the phase moved on).
-            _ => Ok(()),
+            _ => return Ok(()),
+        };
+        self.drive(want)
+    }
+
+    /// Do what the exchange wants until it waits for the socket or the timer, or is done.
+    fn drive(&mut self, mut want: Want) -> Flow {
+        // Right after the last write the ACK cannot be there yet: wait for input instead of
+        // trying a read. This also keeps a send from settling inside `send()` itself, before
+        // the JS layer has recorded its Promise.
+        let mut wrote = false;
+        loop {
+            want = match want {
+                Want::Read if wrote => return self.wait_for(IN),
+                Want::Slot => return self.arm(),
+                Want::AwaitReset => {
+                    // Not watched meanwhile: the socket stays readable (end of stream).
+                    if let Some(conn) = self.conn.as_mut() {
+                        conn.unwatch();
+                    }
+                    return self.arm();
+                }
+                Want::CheckReset => {
+                    let reset = self
+                        .conn
+                        .as_ref()
+                        .is_some_and(|conn| peer_reset(&conn.sock));
+                    self.ex.reset_check(reset, Instant::now())
+                }
+                Want::Connect | Want::Reconnect => {
+                    self.conn = None;
+                    match self.open() {
+                        Ok(()) => match self.connect_progress() {
+                            Some(want) => want,
+                            None => return self.wait_for(OUT),
+                        },
+                        Err(e) => self.ex.failed(e, Instant::now()),
+                    }
+                }
+                Want::Write => {
+                    let Some(conn) = self.conn.as_mut() else {
+                        return Err(Err(internal("writing without a connection")));
+                    };
+                    let slices = self.ex.unwritten().map(IoSlice::new);
+                    match conn.sock.write_vectored(&slices) {
+                        Ok(n) => {
+                            wrote = true;
+                            self.ex.wrote(n)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return self.wait_for(OUT)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => Want::Write,
+                        Err(e) => self.ex.failed(e, Instant::now()),
+                    }
+                }
+                Want::Read | Want::Drain => {
+                    let draining = matches!(want, Want::Drain);
+                    let Some(conn) = self.conn.as_mut() else {
+                        return Err(Err(internal("reading without a connection")));
+                    };
+                    let now = Instant::now();
+                    match conn.sock.read(self.ex.read_buf()) {
+                        Ok(0) => self.ex.eof(peer_reset(&conn.sock), now),
+                        Ok(n) => self.ex.read(n, now),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock && draining => {
+                            self.ex.drained()
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return self.wait_for(IN)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => want,
+                        Err(e) => self.ex.failed(e, now),
+                    }
+                }
+                // send() ends on its first ACK frame: the engine never yields one here.
+                Want::Ack(ack) => return Err(Ok(ack)),
+                Want::Done(outcome) => return Err(outcome),
+            };
         }
     }
 
     fn begin(&mut self) -> Flow {
         let client = self.client.clone();
         let Some(pool) = &client.pool else {
-            return self.open();
+            let want = self.ex.connect();
+            return self.drive(want);
         };
-        let mut pool = pool.borrow_mut();
-        if pool.closed {
-            return Err(Err(Failure::unsent(closed_client())));
-        }
-        if pool.busy >= pool.max {
-            pool.waiting.push_back(self.key);
-            self.phase = Phase::Waiting;
-            self.start_timer(client.settings.connect_timeout)?;
-            return Ok(());
-        }
-        pool.busy += 1;
-        self.holds_slot = true;
-        drop(pool);
-        self.take_connection()
+        let acquired =
+            pool.borrow_mut()
+                .state
+                .acquire(self.key, Instant::now(), LoopConn::is_stale);
+        self.with(acquired)
     }
 
-    /// With a slot held: the most recently used idle connection that is still fresh and
-    /// quiet, or a new one.
-    fn take_connection(&mut self) -> Flow {
-        if let Some(pool) = &self.client.pool {
-            let mut pool = pool.borrow_mut();
-            while let Some(idle) = pool.idle.pop() {
-                if idle.since.elapsed() < pool.idle_timeout && !idle.conn.is_stale() {
-                    drop(pool);
-                    let mut conn = idle.take(self.key);
-                    if let (None, Some(timer)) = (&self.timer, conn.spare_timer.take()) {
-                        timer.set_key(self.key);
-                        self.timer = Some(timer);
-                    }
-                    self.conn = Some(conn);
-                    self.on_connected();
-                    return self.write();
-                }
+    /// What the pool gave this send.
+    fn with(&mut self, acquired: Acquire<LoopConn>) -> Flow {
+        let want = match acquired {
+            Acquire::Closed => return Err(Err(Failure::unsent(closed_client()))),
+            Acquire::Wait => self.ex.wait_for_slot(),
+            Acquire::Connect => {
+                self.holds_slot = true;
+                self.ex.connect()
             }
-        }
-        self.open()
+            Acquire::Reuse(mut conn) => {
+                self.holds_slot = true;
+                conn.set_owner(Owner::Send(self.key));
+                if let (None, Some(timer)) = (&self.timer, conn.spare_timer.take()) {
+                    timer.set_key(self.key);
+                    self.timer = Some(timer);
+                }
+                let reader = conn.reader.take();
+                self.conn = Some(conn);
+                let max = self.client.settings.max_frame_bytes;
+                self.ex.reuse(
+                    reader.unwrap_or_else(|| FrameReader::new(max)),
+                    Instant::now(),
+                )
+            }
+        };
+        self.drive(want)
     }
 
-    /// Open a new TCP connection and write as soon as it is up (on loopback that is before
-    /// `connect` returns, so the first write usually goes out at once).
-    fn open(&mut self) -> Flow {
-        let settings = &self.client.settings;
-        let refused = |e: io::Error| {
-            Err(Failure::unsent(connect_error(
-                &settings.host,
-                settings.port,
-                &e,
-            )))
-        };
-        let socket = match socket2::Socket::new(
-            socket2::Domain::for_address(self.client.addr),
+    /// Open a new non-blocking TCP connection (on loopback it is often up before `connect`
+    /// returns, so the first write goes out at once).
+    fn open(&mut self) -> io::Result<()> {
+        let addr = self.client.addr;
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
             socket2::Type::STREAM.nonblocking().cloexec(),
             Some(socket2::Protocol::TCP),
-        ) {
-            Ok(socket) => socket,
-            Err(e) => return Err(refused(e)),
-        };
+        )?;
         // ACKs are small and latency-bound: never wait for Nagle.
         let _ = socket.set_tcp_nodelay(true);
-        match socket.connect(&self.client.addr.into()) {
+        match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(refused(e)),
+            Err(e) => return Err(e),
         }
-        let sock: TcpStream = socket.into();
         let pooled = self.client.pool.is_some();
-        match LoopConn::new(
+        self.conn = Some(LoopConn::new(
             &self.client.lp,
-            sock,
-            settings.max_frame_bytes,
+            socket.into(),
             Owner::Send(self.key),
             pooled,
-        ) {
-            Ok(conn) => self.conn = Some(conn),
-            Err(e) => return Err(refused(e)),
+        )?);
+        Ok(())
+    }
+
+    /// Whether the non-blocking connect finished: the engine's next step, or `None` while it
+    /// is still in progress (a wake-up is only a hint).
+    fn connect_progress(&mut self) -> Option<Want> {
+        let conn = self.conn.as_ref()?;
+        match conn.sock.take_error() {
+            Ok(None) => {}
+            Ok(Some(e)) | Err(e) => return Some(self.ex.failed(e, Instant::now())),
         }
-        self.phase = Phase::Connecting;
-        // After a wait for a pool slot the same connectTimeout keeps running.
-        if self.timer.is_none() {
-            self.start_timer(settings.connect_timeout)?;
-        }
-        self.write()
-    }
-
-    /// The TCP connect is known to have completed (errors before it are connect errors).
-    fn is_connected(&self) -> bool {
-        matches!(self.phase, Phase::Writing | Phase::Reading)
-    }
-
-    /// The connection is up: from here `ackTimeout` runs (from the start of the write).
-    fn on_connected(&mut self) {
-        self.phase = Phase::Writing;
-        let _ = self.start_timer(self.ack_timeout);
-    }
-
-    fn write(&mut self) -> Flow {
-        loop {
-            let parts = self.prepared.wire_parts();
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            if self.written >= total {
-                break;
-            }
-            let mut skip = self.written;
-            let mut slices = Vec::with_capacity(3);
-            for part in parts {
-                if skip >= part.len() {
-                    skip -= part.len();
-                } else {
-                    slices.push(IoSlice::new(&part[skip..]));
-                    skip = 0;
-                }
-            }
-            let conn = self.conn.as_mut().expect("writing without a connection");
-            match conn.sock.write_vectored(&slices) {
-                Ok(0) => return Err(Err(self.io_failure(io::ErrorKind::WriteZero.into()))),
-                Ok(n) => {
-                    self.written += n;
-                    if !self.is_connected() {
-                        self.on_connected();
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.watch(OUT),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Err(self.io_failure(e))),
-            }
-        }
-        self.phase = Phase::Reading;
-        self.watch(IN)
-    }
-
-    fn read(&mut self) -> Flow {
-        let conn = self.conn.as_mut().expect("reading without a connection");
-        loop {
-            match conn.reader.next() {
-                Ok(Some(frame)) => return Err(self.answer(&frame)),
-                Ok(None) => {}
-                Err(e) => return Err(Err(Failure::sent(e))),
-            }
-            match conn.sock.read(conn.reader.spare()) {
-                Ok(0) => {
-                    return Err(match conn.reader.eof() {
-                        Ok(Some(frame)) => self.answer(&frame),
-                        Ok(None) => Err(Failure::sent(closed_before_ack())),
-                        Err(e) => Err(Failure::sent(e)),
-                    })
-                }
-                Ok(n) => conn.reader.filled(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Err(Failure::sent(MllpError::from_io(&e, "reading")))),
-            }
+        match conn.sock.peer_addr() {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => None,
+            _ => Some(self.ex.connected(false, Instant::now())),
         }
     }
 
-    fn answer(&self, frame: &[u8]) -> Result<Ack, Failure> {
-        let settings = &self.client.settings;
-        let expected = self
-            .prepared
-            .control_id
-            .as_deref()
-            .filter(|_| settings.verify_control_id);
-        ack_from_frame(frame, self.prepared.encoding, expected).map_err(Failure::sent)
-    }
-
-    /// Wait for `events` on the connection (a reused connection already waits for input).
-    fn watch(&mut self, events: u32) -> Flow {
-        let conn = self.conn.as_mut().expect("watching without a connection");
+    /// Wait for `events` on the connection, with the timer set to the exchange's deadline.
+    fn wait_for(&mut self, events: u32) -> Flow {
+        self.arm()?;
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Err(internal("waiting without a connection")))?;
         match conn.watch(&self.client.reactor, events) {
             Ok(()) => Ok(()),
-            Err(e) => Err(Err(self.io_failure(e))),
+            Err(e) => {
+                let want = self.ex.failed(e, Instant::now());
+                self.drive(want)
+            }
         }
     }
 
-    fn start_timer(&mut self, limit: Duration) -> Flow {
+    /// Set the timer to the exchange's current deadline (a system call only when it moved).
+    fn arm(&mut self) -> Flow {
+        let deadline = self.ex.deadline();
+        if self.armed == Some(deadline) {
+            return Ok(());
+        }
         if self.timer.is_none() {
             match self.client.lp.timer() {
                 Ok(timer) => {
@@ -829,71 +804,60 @@ impl LoopSend {
             }
         }
         if let Some(timer) = &self.timer {
-            timer.timer_start(limit.as_millis().max(1) as u64, 0, on_timer);
+            let ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .max(1);
+            timer.timer_start(u64::try_from(ms).unwrap_or(u64::MAX), 0, on_timer);
         }
+        self.armed = Some(deadline);
         Ok(())
     }
 
-    /// An I/O error before the whole frame was written: a connect error while connecting.
-    fn io_failure(&self, e: io::Error) -> Failure {
-        let settings = &self.client.settings;
-        if self.is_connected() {
-            Failure::unsent(MllpError::from_io(&e, "writing the message"))
-        } else {
-            Failure::unsent(connect_error(&settings.host, settings.port, &e))
-        }
-    }
-
-    fn timeout(&self, phase: Phase) -> Failure {
-        let settings = &self.client.settings;
-        let what = timeout_text(self.ack_timeout);
-        match phase {
-            Phase::Start | Phase::Waiting => Failure::unsent(MllpError::Timeout(format!(
-                "no pooled connection became free within connectTimeout ({} ms)",
-                settings.connect_timeout.as_millis()
-            ))),
-            Phase::Connecting => Failure::unsent(connect_timeout_error(
-                &settings.host,
-                settings.port,
-                false,
-                settings.connect_timeout,
-            )),
-            Phase::Writing => Failure::unsent(write_timeout_error(&what)),
-            Phase::Reading => Failure::sent(read_timeout_error(&what)),
-        }
-    }
-
-    /// Tear down (timer, and the connection: back to the pool when the exchange ended
-    /// cleanly on a final ACK, closed otherwise) and say what to deliver.
+    /// Tear down (timer, and the connection: back to the pool when the exchange says it may
+    /// carry another message, closed otherwise) and say what to deliver.
     fn finish(&mut self, outcome: Result<Ack, Failure>) -> Done {
         let timer = self.timer.take();
-        if self.phase == Phase::Waiting {
-            if let Some(pool) = &self.client.pool {
-                pool.borrow_mut().waiting.retain(|&k| k != self.key);
-            }
+        // A send that waited for a slot and gave up (timeout, abort) leaves the queue.
+        if let (false, Some(pool)) = (self.holds_slot, &self.client.pool) {
+            pool.borrow_mut().state.cancel_wait(|&k| k == self.key);
         }
-        if let Some(mut conn) = self.conn.take() {
-            let reusable = matches!(&outcome, Ok(ack) if !ack.code.is_intermediate())
-                && conn.reader.is_clean();
-            if let (true, Some(pool)) = (reusable, &self.client.pool) {
-                let mut pool = pool.borrow_mut();
-                if !pool.closed {
-                    if let Some(timer) = timer {
-                        timer.timer_stop();
-                        conn.spare_timer = Some(timer);
-                    }
-                    pool.idle.push(IdleConn::new(&self.client, conn));
-                    self.client.start_reaper(&mut pool);
-                }
+        let reader = if outcome.is_ok() {
+            self.ex.take_reusable()
+        } else {
+            None
+        };
+        let mut kept = None;
+        if let (Some(mut conn), Some(reader), true) =
+            (self.conn.take(), reader, self.client.pool.is_some())
+        {
+            if let Some(timer) = timer {
+                timer.timer_stop();
+                conn.spare_timer = Some(timer);
             }
+            conn.reader = Some(reader);
+            kept = Some(conn);
         }
         Done {
             client: self.client.clone(),
             id: self.id,
             holds_slot: std::mem::take(&mut self.holds_slot),
+            conn: kept,
             outcome,
         }
     }
+}
+
+/// After the peer's end of stream: whether a reset came too (our bytes reached a socket
+/// that was already closed), as `SO_ERROR` EPIPE/ECONNRESET.
+fn peer_reset(sock: &TcpStream) -> bool {
+    matches!(sock.take_error(), Ok(Some(e)) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset))
+}
+
+fn internal(what: &str) -> Failure {
+    Failure::unsent(MllpError::ConnectionClosed(format!(
+        "internal error in the MLLP client (please report): {what}"
+    )))
 }
 
 thread_local! {
@@ -904,6 +868,7 @@ thread_local! {
 /// that a panic in an event-loop callback is caught there instead of aborting the process.
 /// Returns false where there is no libuv loop (call it on Node only).
 #[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
     let Some(lp) = Loop::of(env.raw()) else {
         return Ok(false);
@@ -916,6 +881,7 @@ pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
     Ok(true)
 }
 
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 unsafe extern "C" fn panicking_timer(_handle: *mut c_void) {
     no_unwind(|| {
         PANIC_TIMER.with(|t| t.borrow_mut().take());

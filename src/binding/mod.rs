@@ -1,8 +1,11 @@
 //! The napi binding layer: converts JS values to core types and back, nothing else.
 //! Errors cross as a JSON reason that `lib/errors.cjs` turns back into `MllpClientError`.
 
-mod charset;
+// Every `unsafe` here is FFI (napi, libuv, libc) and says why it is sound.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 mod ack_for_tests;
+mod charset;
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
@@ -99,6 +102,7 @@ impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
 /// Test hook (not part of the public API): a future that panics, to prove that a panic in
 /// the core becomes a rejected Promise instead of unwinding into JS or hanging.
 #[napi_derive::napi(js_name = "__panicInFutureForTests", ts_return_type = "Promise<void>")]
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 pub fn panic_in_future_for_tests(
     env: &napi::Env,
 ) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, ()>> {

@@ -46,10 +46,12 @@ impl Reactor {
         if let Some(reactor) = REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())) {
             return Ok(reactor);
         }
+        // SAFETY: plain system call; the result is checked.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
+        // SAFETY: `fd` is a new epoll fd owned by nobody else.
         let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
         let poll = lp.poll(epoll.as_raw_fd())?;
         poll.unref();
@@ -85,6 +87,7 @@ impl Reactor {
 
     fn ctl(&self, op: c_int, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
         let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a local and both fds are open (the socket is owned by its connection).
         if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) } < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -127,6 +130,8 @@ unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_i
         }
         loop {
             let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+            // SAFETY: `events` is a local array of `BATCH` entries and the epoll fd is owned by the reactor;
+            // timeout 0 never blocks.
             let n = unsafe {
                 libc::epoll_wait(
                     reactor.epoll.as_raw_fd(),

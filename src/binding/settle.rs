@@ -34,7 +34,9 @@ pub(crate) const SETTLE_ARGS: usize = 9;
 
 impl Settlement {
     /// The callback's arguments. Must run on the JS thread, inside a handle scope.
-    pub(crate) fn to_args(self, env: sys::napi_env) -> Result<[sys::napi_value; SETTLE_ARGS]> {
+    pub(crate) fn into_args(self, env: sys::napi_env) -> Result<[sys::napi_value; SETTLE_ARGS]> {
+        // SAFETY: called on the JS thread of `env` inside a handle scope (the function's contract); every
+        // out-pointer is a local.
         unsafe {
             let mut undefined = std::ptr::null_mut();
             let mut null = std::ptr::null_mut();
@@ -80,7 +82,7 @@ impl Settlement {
 
 impl JsValuesTupleIntoVec for Settlement {
     fn into_vec(self, env: sys::napi_env) -> Result<Vec<sys::napi_value>> {
-        Ok(self.to_args(env)?.to_vec())
+        Ok(self.into_args(env)?.to_vec())
     }
 }
 
@@ -102,6 +104,8 @@ impl Liveness {
     fn begin(&self, env: &Env) {
         if self.pending.fetch_add(1, Ordering::AcqRel) == 0 {
             // Fails only while the environment is being torn down; nothing to keep alive then.
+            // SAFETY: called on the JS thread of `env` with the function created for it in `Settler::new`,
+            // which lives as long as `Liveness`.
             unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.raw()) };
         }
     }
@@ -109,6 +113,7 @@ impl Liveness {
     /// Called on the JS thread when a send's outcome is delivered.
     fn finish(&self, env: &Env) {
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: as in `begin`.
             unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.raw()) };
         }
     }

@@ -234,16 +234,16 @@ mod core_impl {
                 let prepared = prepare_text(&text, Encoding::Utf8).map_err(|e| e.to_string())?;
                 let ack_timeout = settings.ack_timeout;
                 if enhanced {
-                    let mut ex = client::open(&settings, &prepared, ack_timeout).await.map_err(|f| f.error.to_string())?;
-                    let first = ex.next_ack(ack_timeout).await.map_err(|f| f.error.to_string())?;
-                    let second = ex.next_ack(ack_timeout).await.map_err(|f| f.error.to_string())?;
+                    let mut ex = client::open(&settings, prepared, ack_timeout);
+                    let first = ex.next_ack().await.map_err(|f| f.error.to_string())?;
+                    let second = ex.next_ack().await.map_err(|f| f.error.to_string())?;
                     ex.close();
                     match (first.map(|a| a.code.as_str()), second.map(|a| a.code.as_str())) {
                         (Some("CA"), Some("AA")) => Ok(()),
                         other => Err(format!("unexpected ACK codes {other:?}")),
                     }
                 } else {
-                    let ack = client::send(&settings, &prepared, ack_timeout).await.map_err(|f| f.error.to_string())?;
+                    let ack = client::send(&settings, prepared, ack_timeout).await.map_err(|f| f.error.to_string())?;
                     if ack.code.as_str() == "AA" {
                         Ok(())
                     } else {
