@@ -9,7 +9,7 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const tls = require("node:tls");
-const { MllpClient } = require("../index.js");
+const { MllpClient } = require("../index.cjs");
 const { withReceiver, clientFor, frame, ackFor, controlIdOf, onEachMessage, sleep, runProcess, transportError } =
   require("./helpers.js");
 
@@ -365,8 +365,8 @@ test("defect 7: under Bun a client asked for the event loop falls back to tokio 
   const seen = [];
   await withReceiver(answering(seen), async (rx) => {
     const script = `
-      const native = require(${JSON.stringify(path.join(__dirname, "..", "binding.js"))});
-      const { createClientClass } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "native-client.js"))});
+      const native = require(${JSON.stringify(path.join(__dirname, "..", "binding.cjs"))});
+      const { createClientClass } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "native-client.cjs"))});
       const MllpClient = createClientClass(native, { eventLoop: true });
       const client = new MllpClient({ host: "127.0.0.1", port: ${rx.port}, tls: false, ackTimeout: 5000 });
       client.send(${JSON.stringify(message())}).then((ack) => console.log("ACK " + ack.code), (e) => console.log("ERR " + e.message));

@@ -73,6 +73,26 @@ test("CA then AA: yields both, then completes; the connection is closed after AA
   }
 });
 
+// The event-loop path: Node on Linux (it uses epoll), unless GLION_MLLP_IO=tokio. `npm test`
+// runs this file on both paths.
+const ON_EVENT_LOOP = !process.versions.bun && process.platform === "linux" && process.env.GLION_MLLP_IO !== "tokio";
+
+test(`the stream runs on ${ON_EVENT_LOOP ? "the event loop (Node)" : "tokio (GLION_MLLP_IO=tokio, or not Node on Linux)"}, as send() does`, async () => {
+  // The event-loop driver keeps each open stream's exchange in its own table; tokio's never does.
+  const binding = require("../binding.cjs");
+  const { receiver } = await caOnlyReceiver();
+  try {
+    const before = binding.__eventLoopStreamsForTests();
+    const it = clientFor(receiver.port, { ackTimeout: 5000 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    assert.equal(binding.__eventLoopStreamsForTests() - before, ON_EVENT_LOOP ? 1 : 0, "open streams on the event loop while waiting for the final ACK");
+    await it.return();
+    assert.equal(binding.__eventLoopStreamsForTests(), before, "return() ends the event-loop exchange at once");
+  } finally {
+    await receiver.close();
+  }
+});
+
 test("CA then AE with ERR: yields CA, then throws AckApplicationError with the ERR fields", async () => {
   const receiver = await scripted((m) => [ackFor(m, "CA"), ackFor(m, "AE", "|Patient not found\rERR||PID^1^3|204^Unknown key identifier^HL70357|E")]);
   try {
