@@ -6,7 +6,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { MllpClient, MllpClientError, AckApplicationError, AckCommitReject } = require("../index.cjs");
 const { startTestReceiver } = require("../lib/testing.cjs");
-const { startRawReceiver, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, frame, ackFor, collectFrames, onEachMessage, sample, sleep } = require("./helpers.js");
 
 const message = sample("adt-a01");
 
@@ -168,6 +168,60 @@ test("per-frame ackTimeout: a final ACK later than ackTimeout after the write bu
     const { seen, error } = await collect(clientFor(receiver.port, { ackTimeout: 300 }).stream(message));
     assert.equal(error, undefined);
     assert.deepEqual(seen, ["CA", "AA"]);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a final ACK that arrived while the consumer was busy for longer than ackTimeout is still yielded", async () => {
+  const receiver = await scripted((m) => [ackFor(m, "CA"), ackFor(m, "AA")], { gap: 20 });
+  try {
+    const it = clientFor(receiver.port, { ackTimeout: 300 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    await sleep(800); // the AA arrives 20 ms after the CA; nobody asks for it until now
+    assert.equal((await it.next()).value.code, "AA");
+    assert.equal((await it.next()).done, true);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("while the consumer is busy between frames with the final ACK waiting, the process stays idle", async () => {
+  const receiver = await scripted((m) => [ackFor(m, "CA"), ackFor(m, "AA")], { gap: 20 });
+  try {
+    const it = clientFor(receiver.port, { ackTimeout: 5000 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    const before = process.cpuUsage();
+    await sleep(1000);
+    const used = process.cpuUsage(before);
+    const cpuMs = (used.user + used.system) / 1000;
+    // A socket left readable in a level-triggered poll set would keep the loop spinning (~1000 ms).
+    assert.ok(cpuMs < 400, `${cpuMs} ms of CPU while waiting 1000 ms`);
+    assert.equal((await it.next()).value.code, "AA");
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a client with pool: stream() uses its own connection and leaves the pooled one to send()", async () => {
+  const receiver = await startRawReceiver((socket) => {
+    onEachMessage(socket, async (msg) => {
+      if (!msg.includes("|MSG00001|")) return socket.write(frame(ackFor(msg, "AA")));
+      socket.write(frame(ackFor(msg, "CA")));
+      await sleep(20);
+      if (!socket.destroyed) socket.write(frame(ackFor(msg, "AA")));
+    });
+  });
+  try {
+    const client = clientFor(receiver.port, { pool: { max: 1 } });
+    assert.equal((await client.send(message.replace("MSG00001", "SEND1"))).code, "AA");
+    const { seen, error } = await collect(client.stream(message));
+    assert.equal(error, undefined);
+    assert.deepEqual(seen, ["CA", "AA"]);
+    assert.equal((await client.send(message.replace("MSG00001", "SEND2"))).code, "AA");
+    await client.close();
+    // the two sends shared the pooled connection; the stream had one of its own
+    assert.equal(receiver.connections.length, 2);
   } finally {
     await receiver.close();
   }
