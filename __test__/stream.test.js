@@ -6,7 +6,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { MllpClient, MllpClientError, AckApplicationError, AckCommitReject } = require("../index.cjs");
 const { startTestReceiver } = require("../lib/testing.cjs");
-const { startRawReceiver, frame, ackFor, collectFrames, onEachMessage, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, frame, ackFor, collectFrames, onEachMessage, sample, sleep, runScript } = require("./helpers.js");
 
 const message = sample("adt-a01");
 
@@ -426,4 +426,52 @@ test("garbage collection of an abandoned iterator closes its connection", { skip
     child.kill();
     await receiver.close();
   }
+});
+
+test("a worker terminated with streams open (one between frames, one waiting for a frame) ends cleanly and closes them", { skip: typeof Bun !== "undefined" && "Bun's worker_threads differ; the event-loop path is Node's" }, async () => {
+  const script = `
+    const { Worker } = require("node:worker_threads");
+    const net = require("node:net");
+    const { frame, ackFor, onEachMessage } = require("./__test__/helpers.js");
+    (async () => {
+      const sockets = [];
+      // Answers every frame with CA and nothing more.
+      const server = net.createServer((s) => {
+        sockets.push(s);
+        s.on("error", () => {});
+        onEachMessage(s, (message) => s.write(frame(ackFor(message, "CA"))));
+      });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      const worker = new Worker(\`
+        const { workerData, parentPort } = require("node:worker_threads");
+        const { MllpClient } = require(workerData.root + "/index.cjs");
+        const msg = (id) => "MSH|^~\\\\\\\\&|S|F|R|F|20260510||ADT^A01|" + id + "|P|2.5";
+        const client = new MllpClient({ host: "127.0.0.1", port: workerData.port, tls: false, ackTimeout: 20000 });
+        (async () => {
+          const paused = client.stream(msg("S1"));
+          const waiting = client.stream(msg("S2"));
+          const codes = [(await paused.next()).value.code, (await waiting.next()).value.code];
+          waiting.next().catch(() => {}); // pending when the worker ends
+          parentPort.postMessage(codes.join(","));
+        })();
+      \`, { eval: true, workerData: { root: process.cwd(), port: server.address().port } });
+      const codes = await new Promise((r) => worker.on("message", r));
+      await new Promise((r) => setTimeout(r, 100));
+      const code = await worker.terminate();
+      await new Promise((r) => setTimeout(r, 200));
+      const open = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+      for (const s of sockets) s.destroy();
+      server.close();
+      console.log(JSON.stringify({ code, codes, connections: sockets.length, open }));
+    })();
+  `;
+  const run = await runScript(script);
+  assert.equal(run.signal, null, run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /Assertion|uv_loop_close|FATAL|Segmentation|panicked/i);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.code, 1, "terminate() ends a worker with exit code 1");
+  assert.equal(report.codes, "CA,CA");
+  assert.equal(report.connections, 2);
+  assert.equal(report.open, 0, "a stream's connection outlived its terminated worker");
 });
