@@ -7,9 +7,10 @@
 //!
 //! One send is a small state machine driven by libuv callbacks: Waiting (for a pool slot)
 //! -> Connecting -> Writing -> Reading -> done. Callbacks find their send through a number
-//! kept in the handle (`SENDS`), never a pointer, so a late callback for a finished send
-//! finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a settled
-//! Promise may start the next send from inside `settle`.
+//! kept in the handle (`SENDS`, `STREAMS`), never a pointer, so a late callback for a
+//! finished send finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a
+//! settled Promise may start the next send from inside `settle`, and a stream's consumer
+//! calls `next()` from inside the resolution of the previous frame.
 
 // `Flow`'s error side carries the send's outcome, once per send: boxing it would allocate per
 // send for nothing.
