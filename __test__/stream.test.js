@@ -6,7 +6,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { MllpClient, MllpClientError, AckApplicationError, AckCommitReject } = require("../index.cjs");
 const { startTestReceiver } = require("../lib/testing.cjs");
-const { startRawReceiver, frame, ackFor, collectFrames, sample, sleep } = require("./helpers.js");
+const { startRawReceiver, frame, ackFor, collectFrames, onEachMessage, sample, sleep, runScript } = require("./helpers.js");
 
 const message = sample("adt-a01");
 
@@ -68,6 +68,26 @@ test("CA then AA: yields both, then completes; the connection is closed after AA
     assert.deepEqual(acks.map((a) => [a.code, a.controlId]), [["CA", "MSG00001"], ["AA", "MSG00001"]]);
     assert.equal(acks[1].message, "Processed");
     await closed; // the client closed its side after the final ACK
+  } finally {
+    await receiver.close();
+  }
+});
+
+// The event-loop path: Node on Linux (it uses epoll), unless GLION_MLLP_IO=tokio. `npm test`
+// runs this file on both paths.
+const ON_EVENT_LOOP = !process.versions.bun && process.platform === "linux" && process.env.GLION_MLLP_IO !== "tokio";
+
+test(`the stream runs on ${ON_EVENT_LOOP ? "the event loop (Node)" : "tokio (GLION_MLLP_IO=tokio, or not Node on Linux)"}, as send() does`, async () => {
+  // The event-loop driver keeps each open stream's exchange in its own table; tokio's never does.
+  const binding = require("../binding.cjs");
+  const { receiver } = await caOnlyReceiver();
+  try {
+    const before = binding.__eventLoopStreamsForTests();
+    const it = clientFor(receiver.port, { ackTimeout: 5000 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    assert.equal(binding.__eventLoopStreamsForTests() - before, ON_EVENT_LOOP ? 1 : 0, "open streams on the event loop while waiting for the final ACK");
+    await it.return();
+    assert.equal(binding.__eventLoopStreamsForTests(), before, "return() ends the event-loop exchange at once");
   } finally {
     await receiver.close();
   }
@@ -148,6 +168,60 @@ test("per-frame ackTimeout: a final ACK later than ackTimeout after the write bu
     const { seen, error } = await collect(clientFor(receiver.port, { ackTimeout: 300 }).stream(message));
     assert.equal(error, undefined);
     assert.deepEqual(seen, ["CA", "AA"]);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a final ACK that arrived while the consumer was busy for longer than ackTimeout is still yielded", async () => {
+  const receiver = await scripted((m) => [ackFor(m, "CA"), ackFor(m, "AA")], { gap: 20 });
+  try {
+    const it = clientFor(receiver.port, { ackTimeout: 300 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    await sleep(800); // the AA arrives 20 ms after the CA; nobody asks for it until now
+    assert.equal((await it.next()).value.code, "AA");
+    assert.equal((await it.next()).done, true);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("while the consumer is busy between frames with the final ACK waiting, the process stays idle", async () => {
+  const receiver = await scripted((m) => [ackFor(m, "CA"), ackFor(m, "AA")], { gap: 20 });
+  try {
+    const it = clientFor(receiver.port, { ackTimeout: 5000 }).stream(message);
+    assert.equal((await it.next()).value.code, "CA");
+    const before = process.cpuUsage();
+    await sleep(1000);
+    const used = process.cpuUsage(before);
+    const cpuMs = (used.user + used.system) / 1000;
+    // A socket left readable in a level-triggered poll set would keep the loop spinning (~1000 ms).
+    assert.ok(cpuMs < 400, `${cpuMs} ms of CPU while waiting 1000 ms`);
+    assert.equal((await it.next()).value.code, "AA");
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a client with pool: stream() uses its own connection and leaves the pooled one to send()", async () => {
+  const receiver = await startRawReceiver((socket) => {
+    onEachMessage(socket, async (msg) => {
+      if (!msg.includes("|MSG00001|")) return socket.write(frame(ackFor(msg, "AA")));
+      socket.write(frame(ackFor(msg, "CA")));
+      await sleep(20);
+      if (!socket.destroyed) socket.write(frame(ackFor(msg, "AA")));
+    });
+  });
+  try {
+    const client = clientFor(receiver.port, { pool: { max: 1 } });
+    assert.equal((await client.send(message.replace("MSG00001", "SEND1"))).code, "AA");
+    const { seen, error } = await collect(client.stream(message));
+    assert.equal(error, undefined);
+    assert.deepEqual(seen, ["CA", "AA"]);
+    assert.equal((await client.send(message.replace("MSG00001", "SEND2"))).code, "AA");
+    await client.close();
+    // the two sends shared the pooled connection; the stream had one of its own
+    assert.equal(receiver.connections.length, 2);
   } finally {
     await receiver.close();
   }
@@ -352,4 +426,52 @@ test("garbage collection of an abandoned iterator closes its connection", { skip
     child.kill();
     await receiver.close();
   }
+});
+
+test("a worker terminated with streams open (one between frames, one waiting for a frame) ends cleanly and closes them", { skip: typeof Bun !== "undefined" && "Bun's worker_threads differ; the event-loop path is Node's" }, async () => {
+  const script = `
+    const { Worker } = require("node:worker_threads");
+    const net = require("node:net");
+    const { frame, ackFor, onEachMessage } = require("./__test__/helpers.js");
+    (async () => {
+      const sockets = [];
+      // Answers every frame with CA and nothing more.
+      const server = net.createServer((s) => {
+        sockets.push(s);
+        s.on("error", () => {});
+        onEachMessage(s, (message) => s.write(frame(ackFor(message, "CA"))));
+      });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      const worker = new Worker(\`
+        const { workerData, parentPort } = require("node:worker_threads");
+        const { MllpClient } = require(workerData.root + "/index.cjs");
+        const msg = (id) => "MSH|^~\\\\\\\\&|S|F|R|F|20260510||ADT^A01|" + id + "|P|2.5";
+        const client = new MllpClient({ host: "127.0.0.1", port: workerData.port, tls: false, ackTimeout: 20000 });
+        (async () => {
+          const paused = client.stream(msg("S1"));
+          const waiting = client.stream(msg("S2"));
+          const codes = [(await paused.next()).value.code, (await waiting.next()).value.code];
+          waiting.next().catch(() => {}); // pending when the worker ends
+          parentPort.postMessage(codes.join(","));
+        })();
+      \`, { eval: true, workerData: { root: process.cwd(), port: server.address().port } });
+      const codes = await new Promise((r) => worker.on("message", r));
+      await new Promise((r) => setTimeout(r, 100));
+      const code = await worker.terminate();
+      await new Promise((r) => setTimeout(r, 200));
+      const open = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+      for (const s of sockets) s.destroy();
+      server.close();
+      console.log(JSON.stringify({ code, codes, connections: sockets.length, open }));
+    })();
+  `;
+  const run = await runScript(script);
+  assert.equal(run.signal, null, run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /Assertion|uv_loop_close|FATAL|Segmentation|panicked/i);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.code, 1, "terminate() ends a worker with exit code 1");
+  assert.equal(report.codes, "CA,CA");
+  assert.equal(report.connections, 2);
+  assert.equal(report.open, 0, "a stream's connection outlived its terminated worker");
 });

@@ -7,7 +7,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::loop_client::{self, LoopClient};
+use super::loop_client::{self, LoopClient, LoopStream};
 use super::settle::{Settlement, Settler};
 use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
@@ -286,8 +286,8 @@ impl NativeClient {
         Ok(())
     }
 
-    /// An iterator over the ACK frames of one exchange. A bad message is kept and reported
-    /// by the first `next()`, as the API contract says.
+    /// An iterator over the ACK frames of one exchange, on the same I/O path as `send()`. A
+    /// bad message is kept and reported by the first `next()`, as the API contract says.
     #[napi]
     pub fn stream(
         &self,
@@ -297,13 +297,19 @@ impl NativeClient {
     ) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
-        let state = StreamState::NotStarted(self.prepare(message, own_wire.unwrap_or(false)));
-        NativeAckStream {
-            state: Arc::new(tokio::sync::Mutex::new(state)),
-            cancel: CancelToken::default(),
-            settings,
-            ack_timeout,
-        }
+        let prepared = self.prepare(message, own_wire.unwrap_or(false));
+        let path = match &self.path {
+            SendPath::EventLoop(on_loop) => {
+                StreamPath::EventLoop(on_loop.stream(prepared, ack_timeout))
+            }
+            SendPath::Tokio { .. } => StreamPath::Tokio {
+                state: Arc::new(tokio::sync::Mutex::new(StreamState::NotStarted(prepared))),
+                cancel: CancelToken::default(),
+                settings,
+                ack_timeout,
+            },
+        };
+        NativeAckStream { path }
     }
 }
 
@@ -332,26 +338,46 @@ enum StreamState {
     Done,
 }
 
+/// Where a stream runs: where its client's sends run.
+enum StreamPath {
+    EventLoop(LoopStream),
+    Tokio {
+        state: Arc<tokio::sync::Mutex<StreamState>>,
+        cancel: CancelToken,
+        settings: Arc<ClientSettings>,
+        ack_timeout: Duration,
+    },
+}
+
 #[napi]
 pub struct NativeAckStream {
-    state: Arc<tokio::sync::Mutex<StreamState>>,
-    cancel: CancelToken,
-    settings: Arc<ClientSettings>,
-    ack_timeout: Duration,
+    path: StreamPath,
 }
 
 #[napi]
 impl NativeAckStream {
-    /// The next ACK frame, or `null` after the final one. Overlapping calls queue behind
-    /// the lock, one frame each.
+    /// The next ACK frame, or `null` after the final one. Overlapping calls are served in
+    /// order, one frame each.
     #[napi(ts_return_type = "Promise<NativeAck | null>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeAck>>> {
-        let (state, cancel, settings, ack_timeout) = (
-            self.state.clone(),
-            self.cancel.clone(),
-            self.settings.clone(),
-            self.ack_timeout,
-        );
+        let (state, cancel, settings, ack_timeout) = match &self.path {
+            StreamPath::EventLoop(on_loop) => {
+                return on_loop
+                    .next()
+                    .map(|promise| PromiseRaw::new(env.raw(), promise));
+            }
+            StreamPath::Tokio {
+                state,
+                cancel,
+                settings,
+                ack_timeout,
+            } => (
+                state.clone(),
+                cancel.clone(),
+                settings.clone(),
+                *ack_timeout,
+            ),
+        };
         env.spawn_future(CatchPanic(async move {
             let mut state = state.lock().await;
             let result = cancel.run(step(&mut state, &settings, ack_timeout)).await;
@@ -372,16 +398,24 @@ impl NativeAckStream {
     /// Close the connection at once (loop left early, AbortSignal, garbage collection).
     #[napi]
     pub fn close(&self) {
-        self.cancel.cancel();
-        if let Ok(mut state) = self.state.try_lock() {
-            *state = StreamState::Done;
+        match &self.path {
+            StreamPath::EventLoop(on_loop) => on_loop.close(),
+            StreamPath::Tokio { state, cancel, .. } => {
+                cancel.cancel();
+                if let Ok(mut state) = state.try_lock() {
+                    *state = StreamState::Done;
+                }
+            }
         }
     }
 }
 
 impl Drop for NativeAckStream {
+    /// Garbage collected: the connection is closed (on the event loop by `LoopStream`'s drop).
     fn drop(&mut self) {
-        self.cancel.cancel();
+        if let StreamPath::Tokio { cancel, .. } = &self.path {
+            cancel.cancel();
+        }
     }
 }
 

@@ -1,22 +1,23 @@
-//! `send()` on the JS thread's own event loop (Node, plain TCP, a host given as an IP
-//! address): connect, write and read without leaving the JS thread, and settle the Promise
-//! right there. Why: see `uv.rs`. Everything else (TLS, host names, Bun, Deno, `stream()`)
-//! runs on the tokio runtime; both paths use the same core (`Prepared`, `FrameReader`,
+//! `send()` and `stream()` on the JS thread's own event loop (Node, plain TCP, a host given
+//! as an IP address): connect, write and read without leaving the JS thread, and settle the
+//! Promise right there. Why: see `uv.rs`. Everything else (TLS, host names, Bun, Deno) runs
+//! on the tokio runtime; both paths use the same core (`Prepared`, `FrameReader`,
 //! `ack_from_frame`, the error texts of `transport.rs`) so they behave alike, and the test
 //! suite runs on both.
 //!
 //! One send is a small state machine driven by libuv callbacks: Waiting (for a pool slot)
 //! -> Connecting -> Writing -> Reading -> done. Callbacks find their send through a number
-//! kept in the handle (`SENDS`), never a pointer, so a late callback for a finished send
-//! finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a settled
-//! Promise may start the next send from inside `settle`.
+//! kept in the handle (`SENDS`, `STREAMS`), never a pointer, so a late callback for a
+//! finished send finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a
+//! settled Promise may start the next send from inside `settle`, and a stream's consumer
+//! calls `next()` from inside the resolution of the previous frame.
 
 // `Flow`'s error side carries the send's outcome, once per send: boxing it would allocate per
 // send for nothing.
 #![allow(clippy::result_large_err)]
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 
+use super::client::NativeAck;
 use super::reactor::{Reactor, IN, OUT};
 use super::settle::Settlement;
 use super::uv::{self, Handle, LeakAtExit, Loop};
@@ -41,6 +43,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
     static SENDS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
+    /// The exchanges of `stream()` calls (the same keys as `SENDS`, never the same key twice).
+    static STREAMS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
     static CLIENTS: RefCell<HashMap<usize, std::rc::Weak<LoopClient>>> = RefCell::new(HashMap::new());
     /// Every open connection (its reactor token) -> who its events go to.
     static CONNS: RefCell<HashMap<u64, Owner>> = RefCell::new(HashMap::new());
@@ -141,6 +145,15 @@ impl LoopConn {
     fn unwatch(&mut self) {
         if let Watch::Own(_) = self.watch {
             self.watch = Watch::Shared;
+            self.watching = 0;
+        }
+    }
+
+    /// Stop watching until the next `watch` (a stream between two `next()` calls). Only a
+    /// connection in the shared set: streams never use a pooled connection.
+    fn pause(&mut self, reactor: &Reactor) {
+        if matches!(self.watch, Watch::Shared) && self.watching != 0 {
+            let _ = reactor.remove(self.sock.as_raw_fd(), self.token);
             self.watching = 0;
         }
     }
@@ -266,6 +279,8 @@ impl LoopClient {
             timer: None,
             armed: None,
             holds_slot: false,
+            pooled: self.pool.is_some(),
+            stream: None,
         };
         SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
         match step(key, Event::Start) {
@@ -313,6 +328,70 @@ impl LoopClient {
             .state
             .drop_idle(|conn| conn.token == token);
         drop(gone);
+    }
+
+    /// A `stream()` on this client's loop; nothing happens until its first `next()`.
+    pub(crate) fn stream(
+        self: &Rc<Self>,
+        prepared: Result<Prepared, MllpError>,
+        ack_timeout: Duration,
+    ) -> LoopStream {
+        LoopStream {
+            client: self.clone(),
+            key: next_key(),
+            start: RefCell::new(Some(prepared)),
+            ack_timeout,
+            closed: Cell::new(false),
+        }
+    }
+
+    /// Resolve a stream's `next()` Promises: `ready` frames in order, then, when it ended,
+    /// its outcome. From a libuv callback (`in_js` false) inside a callback scope, whose
+    /// closing runs the microtasks (the consumer's loop body) as `napi_make_callback` does.
+    fn resolve_frames(
+        &self,
+        ready: Vec<(sys::napi_deferred, Ack)>,
+        end: Option<StreamEnd>,
+        in_js: bool,
+    ) {
+        let env = self.env;
+        // SAFETY: on the JS thread of `env` (a libuv callback or a napi call of this client);
+        // every deferred is an unsettled one of `env`, settled once here (taken by value);
+        // the scopes are opened and closed in order, and `async_context` lives as long as
+        // this client.
+        unsafe {
+            let mut scope = std::ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return;
+            }
+            let mut callback_scope = std::ptr::null_mut();
+            if !in_js {
+                let mut resource = std::ptr::null_mut();
+                sys::napi_get_global(env, &mut resource);
+                sys::napi_open_callback_scope(
+                    env,
+                    resource,
+                    self.async_context,
+                    &mut callback_scope,
+                );
+            }
+            for (deferred, ack) in ready {
+                settle_deferred(env, deferred, Ok(Some(ack)));
+            }
+            if let Some((waiting, outcome)) = end {
+                let mut waiting = waiting.into_iter();
+                if let Some(first) = waiting.next() {
+                    settle_deferred(env, first, outcome);
+                }
+                for rest in waiting {
+                    settle_deferred(env, rest, Ok(None));
+                }
+            }
+            if !callback_scope.is_null() {
+                sys::napi_close_callback_scope(env, callback_scope);
+            }
+            sys::napi_close_handle_scope(env, scope);
+        }
     }
 
     pub(crate) fn idle_count(&self) -> usize {
@@ -431,6 +510,8 @@ enum Event {
     /// The reactor reported the connection ready (readable, writable, closed or failed).
     Ready,
     Timer,
+    /// A stream's consumer called `next()` again.
+    Resume,
 }
 
 /// One send: the engine's exchange, and the connection and timer it runs on.
@@ -444,6 +525,24 @@ pub(crate) struct LoopSend {
     /// The deadline the timer is set for.
     armed: Option<Instant>,
     holds_slot: bool,
+    /// Uses the client's pool (a `send()` of a client with `pool`; never a stream, as on
+    /// tokio: a stream's connection is its own).
+    pooled: bool,
+    /// `Some` for a `stream()`: where its frames go.
+    stream: Option<StreamPart>,
+}
+
+/// A `stream()`'s side of its exchange. It runs only while a `next()` waits: after a frame it
+/// stops reading and stops its timer until the consumer asks again (the next frame's
+/// `ackTimeout` runs from the CA all the same, as on tokio).
+#[derive(Default)]
+struct StreamPart {
+    /// The Promises of the `next()` calls waiting for a frame, oldest first.
+    waiting: VecDeque<sys::napi_deferred>,
+    /// The exchange's next step, kept while no `next()` waits.
+    paused: Option<Want>,
+    /// Frames matched to their `next()`, resolved once no state is borrowed.
+    ready: Vec<(sys::napi_deferred, Ack)>,
 }
 
 /// A finished send, to deliver once no state is borrowed.
@@ -453,6 +552,8 @@ struct Done {
     holds_slot: bool,
     /// The connection, for the pool, when it may carry another message.
     conn: Option<LoopConn>,
+    /// A stream's waiting `next()` calls and undelivered frames.
+    stream: Option<StreamPart>,
     outcome: Result<Ack, Failure>,
 }
 
@@ -461,7 +562,124 @@ impl Done {
         if self.holds_slot {
             self.client.release_slot(self.conn);
         }
-        self.client.settle(self.id, self.outcome);
+        match self.stream {
+            Some(part) => self.client.resolve_frames(
+                part.ready,
+                Some((part.waiting, self.outcome.map(Some))),
+                false,
+            ),
+            None => self.client.settle(self.id, self.outcome),
+        }
+    }
+}
+
+/// What a stream ended with: its waiting `next()` calls (the first gets the outcome, the
+/// others the end of the stream) and the outcome (`None`: the end).
+type StreamEnd = (VecDeque<sys::napi_deferred>, Result<Option<Ack>, Failure>);
+
+/// `client.stream()` on the event loop: the `NativeAckStream` of `client.rs` holds one.
+pub(crate) struct LoopStream {
+    client: Rc<LoopClient>,
+    key: usize,
+    /// The message until the first `next()` starts the exchange (its `connectTimeout` runs
+    /// from there, as on tokio); a bad message is reported there.
+    start: RefCell<Option<Result<Prepared, MllpError>>>,
+    ack_timeout: Duration,
+    /// `close()` was called: every later `next()` is `ABORTED`, as on tokio.
+    closed: Cell<bool>,
+}
+
+impl LoopStream {
+    /// The next frame, as a Promise settled on this thread (`null` after the final one).
+    pub(crate) fn next(&self) -> napi::Result<sys::napi_value> {
+        let env = self.client.env;
+        let mut deferred = std::ptr::null_mut();
+        let mut promise = std::ptr::null_mut();
+        // SAFETY: called from a napi method, on the JS thread of `env` (the client's); the
+        // out-pointers are locals.
+        if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }
+            != sys::Status::napi_ok
+        {
+            return Err(napi::Error::from_reason("cannot create a Promise"));
+        }
+        let at_once = |outcome: Result<Option<Ack>, Failure>| {
+            let end = (VecDeque::from([deferred]), outcome);
+            self.client.resolve_frames(Vec::new(), Some(end), true);
+        };
+        if self.closed.get() {
+            at_once(Err(Failure::unsent(MllpError::Aborted)));
+            return Ok(promise);
+        }
+        let start = self.start.borrow_mut().take();
+        match start {
+            Some(Err(error)) => at_once(Err(Failure::unsent(error))),
+            Some(Ok(prepared)) => {
+                let ex = Exchange::new(
+                    self.client.settings.clone(),
+                    prepared,
+                    self.ack_timeout,
+                    Mode::Stream,
+                    Instant::now(),
+                );
+                let send = LoopSend {
+                    key: self.key,
+                    id: 0,
+                    client: self.client.clone(),
+                    ex,
+                    conn: None,
+                    timer: None,
+                    armed: None,
+                    holds_slot: false,
+                    pooled: false,
+                    stream: Some(StreamPart {
+                        waiting: VecDeque::from([deferred]),
+                        ..StreamPart::default()
+                    }),
+                };
+                let send = Rc::new(RefCell::new(send));
+                STREAMS.with(|s| s.borrow_mut().insert(self.key, send));
+                stream_step(self.key, Event::Start, true);
+            }
+            None => match STREAMS.with(|s| s.borrow().get(&self.key).cloned()) {
+                Some(cell) => {
+                    if let Some(part) = cell.borrow_mut().stream.as_mut() {
+                        part.waiting.push_back(deferred);
+                    }
+                    stream_step(self.key, Event::Resume, true);
+                }
+                None => at_once(Ok(None)),
+            },
+        }
+        Ok(promise)
+    }
+
+    /// Close the connection now (loop left early, AbortSignal); a waiting `next()` is
+    /// `ABORTED`.
+    pub(crate) fn close(&self) {
+        self.closed.set(true);
+        self.start.borrow_mut().take();
+        let Some(cell) = STREAMS.with(|s| s.borrow_mut().remove(&self.key)) else {
+            return;
+        };
+        let done = cell
+            .borrow_mut()
+            .finish(Err(Failure::unsent(MllpError::Aborted)));
+        drop(cell);
+        let part = done.stream.unwrap_or_default();
+        let end = (part.waiting, done.outcome.map(Some));
+        done.client.resolve_frames(part.ready, Some(end), true);
+    }
+}
+
+impl Drop for LoopStream {
+    /// Garbage collected: close the connection. A `next()` still waiting (nobody can await
+    /// it any more) is left unsettled: a finalizer must not run JS.
+    fn drop(&mut self) {
+        let gone = STREAMS
+            .try_with(|s| s.borrow_mut().remove(&self.key))
+            .ok()
+            .flatten();
+        drop(gone);
     }
 }
 
@@ -470,21 +688,54 @@ fn step(key: usize, event: Event) -> Option<Done> {
     let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
     let outcome = {
         let mut send = cell.borrow_mut();
-        let sent = send.ex.is_sent();
-        // A bug here must settle this send as an error, not unwind into libuv.
-        let flow = catch_unwind(AssertUnwindSafe(|| send.on(event))).unwrap_or_else(|panic| {
-            Err(Err(Failure {
-                error: panic_error(panic),
-                sent,
-            }))
-        });
-        match flow {
+        match send.on_guarded(event) {
             Ok(()) => return None,
             Err(outcome) => send.finish(outcome),
         }
     };
     SENDS.with(|s| s.borrow_mut().remove(&key));
     Some(outcome)
+}
+
+/// A libuv event for send or stream `key`.
+fn advance(key: usize, event: Event) {
+    if SENDS.with(|s| s.borrow().contains_key(&key)) {
+        if let Some(done) = step(key, event) {
+            done.deliver();
+        }
+    } else {
+        stream_step(key, event, false);
+    }
+}
+
+/// Advance stream `key` by `event` and resolve what it produced: frames for the waiting
+/// `next()` calls and, when it ended, its outcome. `in_js`: called from a JS call (`next()`,
+/// `close()`), where Node runs the microtasks itself when the call returns.
+fn stream_step(key: usize, event: Event, in_js: bool) {
+    let Some(cell) = STREAMS.with(|s| s.borrow().get(&key).cloned()) else {
+        return;
+    };
+    let (client, ready, done) = {
+        let mut send = cell.borrow_mut();
+        let flow = send.on_guarded(event);
+        let ready = send
+            .stream
+            .as_mut()
+            .map(|part| std::mem::take(&mut part.ready))
+            .unwrap_or_default();
+        let done = flow.err().map(|outcome| send.finish(outcome));
+        (send.client.clone(), ready, done)
+    };
+    let end = done.map(|done| {
+        STREAMS.with(|s| s.borrow_mut().remove(&key));
+        (
+            done.stream.unwrap_or_default().waiting,
+            done.outcome.map(Some),
+        )
+    });
+    if !ready.is_empty() || end.is_some() {
+        client.resolve_frames(ready, end, in_js);
+    }
 }
 
 /// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
@@ -499,7 +750,14 @@ fn finish(key: usize, outcome: Result<Ack, Failure>) {
 /// Environment teardown (see `uv.rs`): take every pending send, to drop once their handles
 /// are closed. Their Promises are never settled: nothing is left to run them.
 pub(crate) fn take_all() -> Vec<Rc<RefCell<LoopSend>>> {
-    SENDS.with(|s| s.borrow_mut().drain().map(|(_, send)| send).collect())
+    let mut all: Vec<_> = SENDS.with(|s| s.borrow_mut().drain().map(|(_, send)| send).collect());
+    all.extend(STREAMS.with(|s| {
+        s.borrow_mut()
+            .drain()
+            .map(|(_, send)| send)
+            .collect::<Vec<_>>()
+    }));
+    all
 }
 
 /// Abort send `key` (AbortSignal): close its connection now.
@@ -527,11 +785,7 @@ unsafe extern "C" fn on_poll(
 /// Every reactor event of this thread arrives here.
 fn on_ready(token: u64, _events: u32) {
     match CONNS.with(|c| c.borrow().get(&token).copied()) {
-        Some(Owner::Send(key)) => {
-            if let Some(done) = step(key, Event::Ready) {
-                done.deliver();
-            }
-        }
+        Some(Owner::Send(key)) => advance(key, Event::Ready),
         // Input on an idle pooled connection: closed by the receiver, or bytes nobody
         // asked for. Either way it can no longer be trusted.
         Some(Owner::Idle(client)) => {
@@ -549,9 +803,7 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
     no_unwind(|| {
         // SAFETY: `handle` is the timer handle libuv passed to this callback.
         let key = unsafe { uv::key_of(handle) };
-        if let Some(done) = step(key, Event::Timer) {
-            done.deliver();
-        }
+        advance(key, Event::Timer);
     });
 }
 
@@ -575,9 +827,33 @@ unsafe extern "C" fn on_reap(handle: *mut c_void) {
 type Flow = Result<(), Result<Ack, Failure>>;
 
 impl LoopSend {
+    /// `on`, where a bug must end this exchange as an error, not unwind into libuv.
+    fn on_guarded(&mut self, event: Event) -> Flow {
+        let sent = self.ex.is_sent();
+        catch_unwind(AssertUnwindSafe(|| self.on(event))).unwrap_or_else(|panic| {
+            Err(Err(Failure {
+                error: panic_error(panic),
+                sent,
+            }))
+        })
+    }
+
     fn on(&mut self, event: Event) -> Flow {
+        if let Some(part) = &mut self.stream {
+            if let Event::Resume = event {
+                return match part.paused.take() {
+                    Some(want) => self.drive(want),
+                    None => Ok(()),
+                };
+            }
+            if part.waiting.is_empty() {
+                // Nobody asked for a frame (a late wake-up after the pause).
+                return Ok(());
+            }
+        }
         let want = match (event, self.ex.phase()) {
             (Event::Start, _) => return self.begin(),
+            (Event::Resume, _) => return Ok(()),
             (Event::SlotFree, Phase::Waiting) => {
                 let client = self.client.clone();
                 let Some(pool) = &client.pool else {
@@ -680,8 +956,22 @@ impl LoopSend {
                         Err(e) => self.ex.failed(e, now),
                     }
                 }
-                // send() ends on its first ACK frame: the engine never yields one here.
-                Want::Ack(ack) => return Err(Ok(ack)),
+                // send() ends on its first ACK frame: the engine never yields one to it.
+                Want::Ack(ack) => {
+                    let Some(part) = self.stream.as_mut() else {
+                        return Err(Ok(ack));
+                    };
+                    let resumed = self.ex.resume(Instant::now());
+                    if let Some(next) = part.waiting.pop_front() {
+                        part.ready.push((next, ack));
+                    }
+                    if !part.waiting.is_empty() {
+                        resumed
+                    } else {
+                        part.paused = Some(resumed);
+                        return self.pause();
+                    }
+                }
                 Want::Done(outcome) => return Err(outcome),
             };
         }
@@ -689,7 +979,7 @@ impl LoopSend {
 
     fn begin(&mut self) -> Flow {
         let client = self.client.clone();
-        let Some(pool) = &client.pool else {
+        let Some(pool) = client.pool.as_ref().filter(|_| self.pooled) else {
             let want = self.ex.connect();
             return self.drive(want);
         };
@@ -744,12 +1034,11 @@ impl LoopSend {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return Err(e),
         }
-        let pooled = self.client.pool.is_some();
         self.conn = Some(LoopConn::new(
             &self.client.lp,
             socket.into(),
             Owner::Send(self.key),
-            pooled,
+            self.pooled,
         )?);
         Ok(())
     }
@@ -782,6 +1071,19 @@ impl LoopSend {
                 self.drive(want)
             }
         }
+    }
+
+    /// A stream's frame went to the last waiting `next()`: neither read nor time out until the
+    /// consumer asks again.
+    fn pause(&mut self) -> Flow {
+        if let Some(timer) = &self.timer {
+            timer.timer_stop();
+        }
+        self.armed = None;
+        if let Some(conn) = self.conn.as_mut() {
+            conn.pause(&self.client.reactor);
+        }
+        Ok(())
     }
 
     /// Set the timer to the exchange's current deadline (a system call only when it moved).
@@ -819,7 +1121,7 @@ impl LoopSend {
     fn finish(&mut self, outcome: Result<Ack, Failure>) -> Done {
         let timer = self.timer.take();
         // A send that waited for a slot and gave up (timeout, abort) leaves the queue.
-        if let (false, Some(pool)) = (self.holds_slot, &self.client.pool) {
+        if let (false, true, Some(pool)) = (self.holds_slot, self.pooled, &self.client.pool) {
             pool.borrow_mut().state.cancel_wait(|&k| k == self.key);
         }
         let reader = if outcome.is_ok() {
@@ -828,9 +1130,7 @@ impl LoopSend {
             None
         };
         let mut kept = None;
-        if let (Some(mut conn), Some(reader), true) =
-            (self.conn.take(), reader, self.client.pool.is_some())
-        {
+        if let (Some(mut conn), Some(reader), true) = (self.conn.take(), reader, self.pooled) {
             if let Some(timer) = timer {
                 timer.timer_stop();
                 conn.spare_timer = Some(timer);
@@ -838,14 +1138,77 @@ impl LoopSend {
             conn.reader = Some(reader);
             kept = Some(conn);
         }
+        // Not kept: closed now, before the outcome is delivered.
+        self.conn = None;
         Done {
             client: self.client.clone(),
             id: self.id,
             holds_slot: std::mem::take(&mut self.holds_slot),
             conn: kept,
+            stream: self.stream.take(),
             outcome,
         }
     }
+}
+
+/// Resolve `deferred` with a frame (`NativeAck`) or `null`, or reject it with the error
+/// `lib/errors.cjs` reads (its message is the JSON reason, as for a tokio-path rejection).
+/// Must run on the JS thread of `env`, inside a handle scope; `deferred` is unsettled.
+fn settle_deferred(
+    env: sys::napi_env,
+    deferred: sys::napi_deferred,
+    outcome: Result<Option<Ack>, Failure>,
+) {
+    use napi::bindgen_prelude::ToNapiValue;
+    let reason = match outcome {
+        Ok(ack) => {
+            let mut value = std::ptr::null_mut();
+            // SAFETY: on the JS thread of `env` inside a handle scope (this function's contract);
+            // the out-pointer is a local.
+            let made = unsafe {
+                match ack {
+                    Some(ack) => {
+                        NativeAck::to_napi_value(env, NativeAck::from(ack)).map(|ack| value = ack)
+                    }
+                    None => {
+                        sys::napi_get_null(env, &mut value);
+                        Ok(())
+                    }
+                }
+            };
+            match made {
+                // SAFETY: `deferred` is unsettled and of `env` (this function's contract).
+                Ok(()) => unsafe {
+                    sys::napi_resolve_deferred(env, deferred, value);
+                    return;
+                },
+                Err(error) => error.reason,
+            }
+        }
+        Err(failure) => to_js_error(failure).reason,
+    };
+    // SAFETY: as above; the out-pointers are locals.
+    unsafe {
+        let mut message = std::ptr::null_mut();
+        let mut error = std::ptr::null_mut();
+        sys::napi_create_string_utf8(
+            env,
+            reason.as_ptr().cast(),
+            reason.len() as isize,
+            &mut message,
+        );
+        sys::napi_create_error(env, std::ptr::null_mut(), message, &mut error);
+        sys::napi_reject_deferred(env, deferred, error);
+    }
+}
+
+/// Test hook (not part of the public API): how many `stream()` exchanges run on this
+/// thread's event loop now. Under `GLION_MLLP_IO=tokio` (or where there is no event-loop
+/// path) always 0.
+#[napi_derive::napi(js_name = "__eventLoopStreamsForTests")]
+#[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
+pub fn event_loop_streams_for_tests() -> u32 {
+    STREAMS.with(|s| s.borrow().len() as u32)
 }
 
 /// After the peer's end of stream: whether a reset came too (our bytes reached a socket

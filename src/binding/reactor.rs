@@ -80,6 +80,13 @@ impl Reactor {
         self.members.borrow_mut().remove(&token);
     }
 
+    /// Stop watching `fd` for now (a stream whose consumer has not asked for the next frame:
+    /// level-triggered, a readable socket left in the set would wake the loop again and again).
+    pub fn remove(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.members.borrow_mut().remove(&token);
+        self.ctl(libc::EPOLL_CTL_DEL, fd, token, 0)
+    }
+
     /// Change what `fd` is watched for.
     pub fn modify(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd, token, events)
