@@ -212,7 +212,7 @@ mod core_impl {
             tls,
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(30),
-            encoding: Encoding::Utf8,
+            encoding: Encoding::UTF8,
             max_frame_bytes: 1024 * 1024,
             verify_control_id: true,
         })
@@ -231,7 +231,7 @@ mod core_impl {
             text.push_str(std::str::from_utf8(&id).unwrap());
             text.push_str(std::str::from_utf8(&template.suffix).unwrap());
             let result = async {
-                let prepared = prepare_text(&text, Encoding::Utf8).map_err(|e| e.to_string())?;
+                let prepared = prepare_text(&text, Encoding::UTF8).map_err(|e| e.to_string())?;
                 let ack_timeout = settings.ack_timeout;
                 if enhanced {
                     let mut ex = client::open(&settings, prepared, ack_timeout);
