@@ -26,6 +26,7 @@ const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbor
 const { toAck, settle } = ackResult;
 
 export { MllpClientError };
+export { Outbox } from "./workers-outbox.mjs";
 
 /** `tls` keys that carry programmatic TLS material: the Workers runtime cannot use any. */
 const TLS_MATERIAL = ["ca", "cert", "key", "passphrase", "servername", "insecure"];
