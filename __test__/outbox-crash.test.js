@@ -6,29 +6,11 @@
 const { test } = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const { startPolicyReceiver, startChild, tempDir } = require("./outbox-helpers.cjs");
+const { startPolicyReceiver, startChild, tempDir, checkRun } = require("./outbox-helpers.cjs");
 
 const CHILD = path.join(__dirname, "outbox-child.cjs");
 const RUNS = 5;
 const N = 150;
-
-/**
- * Checks one crash run against the receiver's arrivals; returns the counts for the report.
- * `inFlight`: the message that had arrived without its ACK when the deliverer was killed.
- */
-function checkRun(arrivals, ids, inFlight) {
-  const counts = new Map();
-  for (const a of arrivals) counts.set(a.controlId, (counts.get(a.controlId) ?? 0) + 1);
-  const lost = ids.filter((id) => !counts.has(id));
-  const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
-  assert.deepEqual(lost, [], "messages lost");
-  assert.ok(duplicated.length <= 1, `more than one message arrived twice: ${duplicated}`);
-  if (duplicated.length) assert.deepEqual(duplicated, [inFlight], "only the message in flight may arrive twice");
-  assert.ok([...counts.values()].every((n) => n <= 2));
-  const firstArrivals = [...new Set(arrivals.map((a) => a.controlId))];
-  assert.deepEqual(firstArrivals, ids, "the order of first arrivals is the enqueue order");
-  return { received: arrivals.length, distinct: counts.size, duplicates: duplicated.length, lost: lost.length };
-}
 
 test(`kill -9 mid-delivery, ${RUNS} runs: a new process drains; none lost, at most the one in flight twice, order kept`, { timeout: 240000 }, async (t) => {
   const report = [];
@@ -60,5 +42,3 @@ test(`kill -9 mid-delivery, ${RUNS} runs: a new process drains; none lost, at mo
   }
   for (const line of report) console.log(`crash ${line}`);
 });
-
-module.exports = { checkRun };

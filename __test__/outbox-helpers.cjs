@@ -8,6 +8,7 @@ const os = require("node:os");
 const path = require("node:path");
 const net = require("node:net");
 const { spawn, spawnSync } = require("node:child_process");
+const assert = require("node:assert/strict");
 const { startRawReceiver, ackFor, controlIdOf, onEachMessage, sleep } = require("./helpers.js");
 
 /** An ADT^A01 with MSH-10 = `id`. */
@@ -252,4 +253,22 @@ function startChild(script, args, env = {}) {
   };
 }
 
-module.exports = { hl7, startPolicyReceiver, listenOn, tempDir, postgresUnavailable, startPostgres, startChild, freePort, onEachMessage, sleep };
+/**
+ * Checks one crash run against the receiver's arrivals; returns the counts for the report.
+ * `inFlight`: the message that had arrived without its ACK when the deliverer was killed.
+ */
+function checkRun(arrivals, ids, inFlight) {
+  const counts = new Map();
+  for (const a of arrivals) counts.set(a.controlId, (counts.get(a.controlId) ?? 0) + 1);
+  const lost = ids.filter((id) => !counts.has(id));
+  const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  assert.deepEqual(lost, [], "messages lost");
+  assert.ok(duplicated.length <= 1, `more than one message arrived twice: ${duplicated}`);
+  if (duplicated.length) assert.deepEqual(duplicated, [inFlight], "only the message in flight may arrive twice");
+  assert.ok([...counts.values()].every((n) => n <= 2));
+  const firstArrivals = [...new Set(arrivals.map((a) => a.controlId))];
+  assert.deepEqual(firstArrivals, ids, "the order of first arrivals is the enqueue order");
+  return { received: arrivals.length, distinct: counts.size, duplicates: duplicated.length, lost: lost.length };
+}
+
+module.exports = { checkRun, hl7, startPolicyReceiver, listenOn, tempDir, postgresUnavailable, startPostgres, startChild, freePort, onEachMessage, sleep };

@@ -100,12 +100,47 @@ class PostgresStore {
     }
   }
 
-  async enqueue(queue, payload, isText, controlId) {
+  /**
+   * Group commit, as the SQLite writer does: enqueues that arrive while one INSERT runs go
+   * together in the next one, so concurrent enqueues share a transaction (one WAL flush)
+   * and keep their call order (a pool would commit them in any order).
+   */
+  enqueue(queue, payload, isText, controlId) {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ queue, payload, isText, controlId: controlId ?? null, resolve, reject });
+      if (!this.#inserting) this.#flush();
+    });
+  }
+
+  #waiting = [];
+  #inserting = false;
+
+  async #flush() {
+    this.#inserting = true;
+    while (this.#waiting.length) {
+      const batch = this.#waiting.splice(0, 1000);
+      try {
+        const ids = await this.#insert(batch);
+        batch.forEach((e, i) => e.resolve(ids[i]));
+      } catch (error) {
+        for (const e of batch) e.reject(error);
+      }
+    }
+    this.#inserting = false;
+  }
+
+  /** Sequence numbers are drawn first and given out in call order. */
+  async #insert(batch) {
+    const seqs = (await this.#pool.query("SELECT nextval('outbox_seq') AS s FROM generate_series(1, $1::int)", [batch.length])).rows.map((r) => BigInt(r.s));
+    seqs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const { rows } = await this.#pool.query(
-      "INSERT INTO outbox_messages (queue, status, payload, is_text, control_id, enqueued_at) VALUES ($1, 'pending', $2, $3, $4, $5) RETURNING id",
-      [queue, payload, isText, controlId ?? null, Date.now()],
+      `INSERT INTO outbox_messages (queue, seq, status, payload, is_text, control_id, enqueued_at)
+       SELECT q, s, 'pending', p, t, c, $6 FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bool[], $5::text[]) AS m(q, s, p, t, c)
+       RETURNING id, seq`,
+      [batch.map((e) => e.queue), seqs.map(String), batch.map((e) => e.payload), batch.map((e) => e.isText), batch.map((e) => e.controlId), Date.now()],
     );
-    return id(rows[0].id);
+    const idBySeq = new Map(rows.map((r) => [String(r.seq), id(r.id)]));
+    return seqs.map((s) => idBySeq.get(String(s)));
   }
 
   async pending(queue, limit) {
