@@ -184,6 +184,49 @@ function defineOutboxSuite(name, newStore) {
     await again.close();
   });
 
+  test(`${name}: mllp outbox stats | dead | requeue ID from a shell, beside a running outbox`, async (t) => {
+    const { runProcess } = require("./helpers.js");
+    const mllp = (...args) => runProcess(process.execPath, [require("node:path").join(__dirname, "..", "bin", "mllp.js"), "outbox", ...args], { limitMs: 30000 });
+    let reject = true;
+    const rx = await startPolicyReceiver({ policy: (id) => (id === "CLI2" && reject ? "AR" : "AA") });
+    t.after(() => rx.close());
+    const store = await newStore(t);
+    const queue = queueName();
+    const outbox = await Outbox.open({ client: client(rx.port), store, queue, retry: fast });
+    t.after(() => outbox.close());
+    await outbox.enqueue(hl7("CLI1"));
+    const { id } = await outbox.enqueue(hl7("CLI2"));
+    await outbox.drain();
+
+    let run = await mllp("stats", "--store", store, "--queue", queue, "--json");
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { queue, pending: 0, delivered: 1, dead: 1 });
+    run = await mllp("stats", "--store", store, "--queue", queue);
+    assert.match(run.stdout, /pending 0, delivered 1, dead 1/);
+    run = await mllp("dead", "--store", store, "--queue", queue, "--json");
+    const dead = JSON.parse(run.stdout);
+    assert.deepEqual(dead.map((d) => [d.id, d.controlId, d.code, d.attempts.length]), [[id, "CLI2", "AR", 1]]);
+    run = await mllp("dead", "--store", store, "--queue", queue);
+    assert.match(run.stdout, new RegExp(`^${id}\tCLI2\tAR\t1 attempt`));
+    run = await mllp("requeue", String(id + 1000), "--store", store, "--queue", queue);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /not a dead letter/);
+    run = await mllp("requeue", "x", "--store", store);
+    assert.equal(run.code, 64);
+    run = await mllp("stats", "--queue", queue);
+    assert.equal(run.code, 64);
+
+    reject = false;
+    run = await mllp("requeue", String(id), "--store", store, "--queue", queue);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`requeued ${id}`));
+    // The running outbox picks the requeued message up (it polls its store when idle).
+    await rx.waitFor((a) => a.controlId === "CLI2" && rx.counts.get("CLI2") === 2, 10000);
+    await outbox.drain();
+    run = await mllp("stats", "--store", store, "--queue", queue, "--json");
+    assert.deepEqual(JSON.parse(run.stdout), { queue, pending: 0, delivered: 2, dead: 0 });
+  });
+
   test(`${name}: bad options and messages are INVALID_INPUT`, async (t) => {
     const c = client(1);
     const store = await newStore(t);

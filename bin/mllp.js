@@ -18,6 +18,7 @@ const HELP = {
 Commands:
   send      send one HL7v2 message and print the ACK
   receive   run a test MLLP receiver that ACKs every message
+  outbox    stats, dead letters and requeue of an Outbox store
 
 Run "mllp <command> --help" for its options.`,
   send: `Usage: mllp send [options] [--file F | --sample NAME | < message.hl7]
@@ -241,6 +242,7 @@ async function main(argv) {
   try {
     if (command === "send") return await send(rest);
     if (command === "receive") return await receive(rest);
+    if (command === "outbox") return await require("../lib/outbox-cli.cjs").outboxCommand(rest);
     if (command === undefined || command === "-h" || command === "--help" || command === "help") {
       console.log(HELP.main);
       return command === undefined ? EXIT.USAGE : EXIT.OK;
