@@ -18,8 +18,8 @@ test("sqlite: the file is in WAL mode with the schema version recorded; synchron
     await outbox.enqueue(hl7("WAL1"));
     await outbox.close();
   }
-  const native = require("../binding.js");
-  const db = native.NativeSqliteStore.open(file, "normal");
+  const { Database } = require("../lib/outbox-sqlite.cjs");
+  const db = new Database(file, "normal");
   const [mode, version, rows] = await db.exec([
     { sql: "PRAGMA journal_mode", params: [] },
     { sql: "SELECT version FROM outbox_schema_version", params: [] },
@@ -34,8 +34,8 @@ test("sqlite: the file is in WAL mode with the schema version recorded; synchron
 
 test("sqlite: a store with a newer schema version is refused, not misread", async (t) => {
   const file = path.join(tempDir(t), "new.db");
-  const native = require("../binding.js");
-  const db = native.NativeSqliteStore.open(file, "normal");
+  const { Database } = require("../lib/outbox-sqlite.cjs");
+  const db = new Database(file, "normal");
   await db.exec([{ sql: "CREATE TABLE outbox_schema_version (version INTEGER NOT NULL)", params: [] }, { sql: "INSERT INTO outbox_schema_version VALUES (99)", params: [] }]);
   await db.close();
   await assert.rejects(Outbox.open({ client: client(1), store: `sqlite:${file}` }), /schema version 99/);

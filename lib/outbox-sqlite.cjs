@@ -40,6 +40,61 @@ const LEASE_HELD = "EXISTS (SELECT 1 FROM outbox_leases WHERE queue = ?1 AND hol
 const sql = (text, ...params) => ({ sql: text, params });
 const toBool = (v) => (v === null ? null : v === 1);
 
+/**
+ * The native store with a Promise per command. Its callback is weak (an open store alone
+ * does not keep the process alive); a timer holds the event loop while a command is
+ * pending, so an awaited enqueue always settles.
+ */
+class Database {
+  #native;
+  #pending = new Map();
+  #nextId = 0;
+  #keepAlive = null;
+
+  constructor(path, synchronous) {
+    const native = require("../binding.js");
+    this.#native = native.NativeSqliteStore.open(path, synchronous, (done) => this.#settle(done));
+  }
+
+  /**
+   * `here`: run on this thread when the native side says it is cheap (synchronous=NORMAL,
+   * writer idle); the delivery loop's one-at-a-time commands. Enqueues go to the writer
+   * thread, where concurrent ones share a commit.
+   */
+  exec(statements, here = false) {
+    if (here) {
+      try {
+        const results = this.#native.execHere(statements);
+        if (results !== null) return Promise.resolve(results);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const id = this.#nextId;
+    this.#nextId = (id + 1) >>> 0;
+    const promise = new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    this.#native.exec(id, statements);
+    return promise;
+  }
+
+  #settle({ id, error, results }) {
+    const waiter = this.#pending.get(id);
+    if (!waiter) return;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+    }
+    if (error != null) waiter.reject(new Error(error));
+    else waiter.resolve(results);
+  }
+
+  close() {
+    return this.#native.close();
+  }
+}
+
 class SqliteStore {
   kind = "sqlite";
   #db;
@@ -50,8 +105,7 @@ class SqliteStore {
 
   /** `path`: a file path (":memory:" is refused: the outbox must be durable). */
   static async open(path, { synchronous = "normal" } = {}) {
-    const native = require("../binding.js");
-    const store = new SqliteStore(native.NativeSqliteStore.open(path, synchronous));
+    const store = new SqliteStore(new Database(path, synchronous));
     try {
       await store.#migrate();
     } catch (error) {
@@ -89,7 +143,7 @@ class SqliteStore {
   async pending(queue, limit) {
     const [result] = await this.#db.exec([
       sql("SELECT id, payload, is_text, control_id, attempt_count FROM outbox_messages WHERE queue = ?1 AND status = 'pending' ORDER BY seq LIMIT ?2", queue, limit),
-    ]);
+    ], true);
     return result.rows.map(([id, payload, isText, controlId, attempts]) => ({ id, payload, isText: isText === 1, controlId, attempts }));
   }
 
@@ -108,7 +162,7 @@ class SqliteStore {
       ),
       sql("INSERT INTO outbox_attempts (message_id, at, code, sent, error) SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() > 0",
         id, attempt.at, attempt.code, attempt.sent === null ? null : attempt.sent ? 1 : 0, attempt.error),
-    ]);
+    ], true);
     return update.changes === 1;
   }
 
@@ -153,7 +207,7 @@ class SqliteStore {
          WHERE outbox_leases.holder = excluded.holder OR outbox_leases.expires_at <= ?4`,
         queue, holder, now + ms, now,
       ),
-    ]);
+    ], true);
     return result.changes === 1;
   }
 
@@ -166,4 +220,4 @@ class SqliteStore {
   }
 }
 
-module.exports = { SqliteStore, SCHEMA_VERSION };
+module.exports = { SqliteStore, Database, SCHEMA_VERSION };

@@ -137,6 +137,8 @@ class Outbox {
   #counts = { pending: 0, inFlight: 0, delivered: 0, dead: 0 };
   /** Bumped by every local change, so a count read from the store before it is discarded. */
   #changes = 0;
+  /** Enqueues and requeues under way: a count read meanwhile may or may not include them. */
+  #writing = 0;
   #batch = [];
   #closed = false;
   #loop;
@@ -184,7 +186,13 @@ class Outbox {
     const { payload, isText } = toStored(message);
     const controlId = controlIdOf(payload);
     if (payload.includes(0x0b) || payload.includes(0x1c)) throw invalidInput("message must not contain the MLLP block bytes 0x0B or 0x1C");
-    const id = await this.#store.enqueue(this.#queue, payload, isText, controlId);
+    this.#writing++;
+    let id;
+    try {
+      id = await this.#store.enqueue(this.#queue, payload, isText, controlId);
+    } finally {
+      this.#writing--;
+    }
     this.#changes++;
     this.#counts.pending++;
     this.#wakeUp();
@@ -215,7 +223,14 @@ class Outbox {
   async requeue(id) {
     if (this.#closed) throw invalidInput("the outbox is closed");
     if (!Number.isSafeInteger(id) || id < 1) throw invalidInput(`id must be a message id (a positive integer), got ${describe(id)}`);
-    if (!(await this.#store.requeue(this.#queue, id))) throw invalidInput(`message ${id} is not a dead letter of queue ${JSON.stringify(this.#queue)}`);
+    this.#writing++;
+    let requeued;
+    try {
+      requeued = await this.#store.requeue(this.#queue, id);
+    } finally {
+      this.#writing--;
+    }
+    if (!requeued) throw invalidInput(`message ${id} is not a dead letter of queue ${JSON.stringify(this.#queue)}`);
     this.#changes++;
     this.#counts.dead--;
     this.#counts.pending++;
@@ -385,9 +400,10 @@ class Outbox {
   }
 
   async #refreshCounts() {
+    if (this.#writing > 0) return;
     const before = this.#changes;
     const counts = await this.#store.counts(this.#queue);
-    if (before !== this.#changes) return;
+    if (before !== this.#changes || this.#writing > 0) return;
     const c = this.#counts;
     c.pending = Math.max(0, counts.pending - c.inFlight);
     c.delivered = counts.delivered;

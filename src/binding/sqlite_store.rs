@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use rusqlite::types::Value;
-use tokio::sync::oneshot;
 
 use crate::store::sqlite::{SqliteStore, Statement, StatementResult, Synchronous};
 
@@ -27,9 +27,25 @@ pub struct NativeSqlResult {
     pub last_insert_rowid: f64,
 }
 
+/// One finished `exec`, delivered to the store's callback: `error` or `results`.
+#[napi(object)]
+pub struct NativeSqlDone {
+    pub id: u32,
+    pub error: Option<String>,
+    pub results: Option<Vec<NativeSqlResult>>,
+}
+
+/// Weak: an open store does not keep the process alive by itself; `lib/outbox-sqlite.cjs`
+/// holds the event loop while a command is pending.
+type DoneCallback = ThreadsafeFunction<NativeSqlDone, (), NativeSqlDone, Status, false, true>;
+
+/// Why one callback for every command (not a Promise per command): the writer thread calls
+/// it directly, one hop back to the JS thread, where a Promise resolved from a future costs
+/// a hop through the tokio runtime and a threadsafe function per call (bench/outbox.js).
 #[napi]
 pub struct NativeSqliteStore {
     store: Arc<SqliteStore>,
+    on_done: Arc<DoneCallback>,
 }
 
 /// Largest integer a JS number holds exactly.
@@ -55,6 +71,13 @@ fn to_native(value: Value) -> NativeSqlValue {
     }
 }
 
+fn to_statements(statements: Vec<NativeSqlStatement>) -> Vec<Statement> {
+    statements
+        .into_iter()
+        .map(|s| Statement { sql: s.sql, params: s.params.into_iter().map(to_value).collect() })
+        .collect()
+}
+
 fn to_result(result: StatementResult) -> NativeSqlResult {
     NativeSqlResult {
         rows: result.rows.into_iter().map(|row| row.into_iter().map(to_native).collect()).collect(),
@@ -66,45 +89,49 @@ fn to_result(result: StatementResult) -> NativeSqlResult {
 #[napi]
 impl NativeSqliteStore {
     /// Open (or create) the database file in WAL mode with `synchronous` ("normal" or
-    /// "full") and start its writer thread.
+    /// "full") and start its writer thread. `onDone` receives every finished `exec`.
     #[napi(factory)]
-    pub fn open(path: String, synchronous: String) -> Result<NativeSqliteStore> {
+    pub fn open(path: String, synchronous: String, on_done: Function<NativeSqlDone, ()>) -> Result<NativeSqliteStore> {
         let synchronous = Synchronous::parse(&synchronous).ok_or_else(|| {
             Error::from_reason(format!("synchronous must be \"normal\" or \"full\", got {synchronous:?}"))
         })?;
+        let on_done: DoneCallback =
+            on_done.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
         let store = SqliteStore::open(&path, synchronous).map_err(Error::from_reason)?;
-        Ok(NativeSqliteStore { store: Arc::new(store) })
+        Ok(NativeSqliteStore { store: Arc::new(store), on_done: Arc::new(on_done) })
     }
 
-    /// Run `statements` as one unit (all or none) in the writer's next transaction; resolves
-    /// with one result per statement after that transaction committed.
-    #[napi(ts_return_type = "Promise<NativeSqlResult[]>")]
-    pub fn exec<'env>(
-        &self,
-        env: &'env Env,
-        statements: Vec<NativeSqlStatement>,
-    ) -> Result<PromiseRaw<'env, Vec<NativeSqlResult>>> {
-        let statements: Vec<Statement> = statements
-            .into_iter()
-            .map(|s| Statement { sql: s.sql, params: s.params.into_iter().map(to_value).collect() })
-            .collect();
-        let (sender, receiver) = oneshot::channel();
+    /// Run `statements` as one transaction on this thread if that is cheap (see
+    /// `SqliteStore::try_run_here`): their results, or null to use `exec`. Throws on an
+    /// SQL error.
+    #[napi]
+    pub fn exec_here(&self, statements: Vec<NativeSqlStatement>) -> Result<Option<Vec<NativeSqlResult>>> {
+        let statements = to_statements(statements);
+        match self.store.try_run_here(&statements) {
+            None => Ok(None),
+            Some(Ok(results)) => Ok(Some(results.into_iter().map(to_result).collect())),
+            Some(Err(message)) => Err(Error::from_reason(message)),
+        }
+    }
+
+    /// Run `statements` as one unit (all or none) in the writer's next transaction; `onDone`
+    /// gets `id` and one result per statement after that transaction committed.
+    #[napi]
+    pub fn exec(&self, id: u32, statements: Vec<NativeSqlStatement>) {
+        let statements = to_statements(statements);
+        let on_done = self.on_done.clone();
         self.store.submit(
             statements,
             Box::new(move |outcome| {
-                let _ = sender.send(outcome);
+                let done = match outcome {
+                    Ok(results) => {
+                        NativeSqlDone { id, error: None, results: Some(results.into_iter().map(to_result).collect()) }
+                    }
+                    Err(message) => NativeSqlDone { id, error: Some(message), results: None },
+                };
+                on_done.call(done, ThreadsafeFunctionCallMode::NonBlocking);
             }),
         );
-        env.spawn_future_with_callback(
-            async move {
-                match receiver.await {
-                    Ok(Ok(results)) => Ok(results),
-                    Ok(Err(message)) => Err(Error::from_reason(message)),
-                    Err(_) => Err(Error::from_reason("the SQLite writer thread ended")),
-                }
-            },
-            |_env, results| Ok(results.into_iter().map(to_result).collect::<Vec<_>>()),
-        )
     }
 
     /// Finish what is queued, close the database, end the writer thread.

@@ -9,7 +9,7 @@
 //! write is reported only once it is as durable as `synchronous` makes it.
 
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -74,6 +74,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     sender: Mutex<Option<mpsc::Sender<Command>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Shared with the writer thread, which holds it while it runs a batch.
+    connection: Arc<Mutex<Option<Connection>>>,
+    synchronous: Synchronous,
 }
 
 impl SqliteStore {
@@ -82,12 +85,27 @@ impl SqliteStore {
     pub fn open(path: &str, synchronous: Synchronous) -> Result<SqliteStore, String> {
         let connection =
             open_connection(path, synchronous).map_err(|e| format!("cannot open SQLite store {path}: {e}"))?;
+        let connection = Arc::new(Mutex::new(Some(connection)));
         let (sender, receiver) = mpsc::channel::<Command>();
+        let shared = connection.clone();
         let thread = std::thread::Builder::new()
             .name("glion-outbox-sqlite".into())
-            .spawn(move || writer(connection, receiver))
+            .spawn(move || writer(shared, receiver))
             .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
-        Ok(SqliteStore { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)) })
+        Ok(SqliteStore { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), connection, synchronous })
+    }
+
+    /// Run one command on the calling thread when that is cheap: with `synchronous=NORMAL`
+    /// (a commit is a write to the WAL, no sync) and the writer thread idle. None: use
+    /// `submit`. The delivery loop's one-at-a-time commands take this path: a round trip
+    /// through the writer thread costs more than the commit itself (bench/outbox.js).
+    pub fn try_run_here(&self, statements: &[Statement]) -> Option<Outcome> {
+        if self.synchronous != Synchronous::Normal {
+            return None;
+        }
+        let mut guard = self.connection.try_lock().ok()?;
+        let connection = guard.as_mut()?;
+        Some(run_one(connection, statements))
     }
 
     /// Queue a command for the writer thread; `reply` is called on that thread.
@@ -142,7 +160,7 @@ fn open_wal(path: &str, synchronous: Synchronous) -> rusqlite::Result<Connection
     Ok(connection)
 }
 
-fn writer(mut connection: Connection, receiver: mpsc::Receiver<Command>) {
+fn writer(connection: Arc<Mutex<Option<Connection>>>, receiver: mpsc::Receiver<Command>) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -151,7 +169,12 @@ fn writer(mut connection: Connection, receiver: mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        let outcomes = run_batch(&mut connection, &batch);
+        let mut guard = connection.lock().unwrap_or_else(|e| e.into_inner());
+        let outcomes = match guard.as_mut() {
+            Some(connection) => run_batch(connection, &batch),
+            None => Err(rusqlite::Error::InvalidQuery),
+        };
+        drop(guard);
         match outcomes {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {
@@ -167,7 +190,7 @@ fn writer(mut connection: Connection, receiver: mpsc::Receiver<Command>) {
         }
     }
     // Dropping the connection checkpoints the WAL when it is the last one.
-    drop(connection);
+    connection.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
 type Outcome = Result<Vec<StatementResult>, String>;
@@ -177,6 +200,10 @@ type Outcome = Result<Vec<StatementResult>, String>;
 fn run_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result<Vec<Outcome>> {
     let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
+    if let [command] = batch {
+        drop(transaction);
+        return Ok(vec![run_one(connection, &command.statements)]);
+    }
     for command in batch {
         transaction.execute_batch("SAVEPOINT command")?;
         match run_command(&transaction, &command.statements) {
@@ -192,6 +219,15 @@ fn run_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result
     }
     transaction.commit()?;
     Ok(outcomes)
+}
+
+/// One command alone in its transaction (no savepoint needed).
+fn run_one(connection: &mut Connection, statements: &[Statement]) -> Outcome {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+    let results = run_command(&transaction, statements).map_err(|e| e.to_string())?;
+    transaction.commit().map_err(|e| format!("SQLite transaction failed: {e}"))?;
+    Ok(results)
 }
 
 fn run_command(connection: &Connection, statements: &[Statement]) -> rusqlite::Result<Vec<StatementResult>> {
