@@ -179,12 +179,29 @@ async function startPostgres() {
   return {
     url,
     async stop() {
-      // SIGINT: fast shutdown. `server` is our runuser (or postgres) process, by PID.
-      server.kill("SIGINT");
-      const exited = new Promise((resolve) => server.once("close", resolve));
-      const timer = setTimeout(() => server.kill("SIGKILL"), 10000);
+      // Fast shutdown (SIGINT) of the postmaster we started, by the PID it wrote (runuser
+      // does not pass signals on); then wait for our child to exit.
+      const exited = new Promise((resolve) => (server.exitCode !== null ? resolve() : server.once("exit", resolve)));
+      let pid;
+      try {
+        pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      } catch {
+        pid = server.pid;
+      }
+      try {
+        process.kill(pid, "SIGINT");
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+        server.kill("SIGKILL");
+      }, 10000);
       await exited;
       clearTimeout(timer);
+      server.stderr.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
