@@ -118,6 +118,15 @@ function controlIdOf(payload) {
   return segment.split(segment[3])[9] || undefined;
 }
 
+/** For people reading the lease table; Deno without --allow-sys may not tell it. */
+function hostName() {
+  try {
+    return os.hostname();
+  } catch {
+    return "unknown-host";
+  }
+}
+
 /** Full jitter: uniform in [0, min(maxDelay, initialDelay * 2^(attempt-1))]. */
 function backoff(retry, attempt) {
   const ceiling = Math.min(retry.maxDelay, retry.initialDelay * 2 ** Math.min(attempt - 1, 52));
@@ -131,7 +140,7 @@ class Outbox {
   #retry;
   #onNak;
   #lease;
-  #holder = `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
+  #holder = `${hostName()}:${process.pid}:${crypto.randomUUID()}`;
   /** Local clock time until which our lease is surely valid (taken before the query ran). */
   #leaseUntil = 0;
   #counts = { pending: 0, inFlight: 0, delivered: 0, dead: 0 };
