@@ -434,7 +434,7 @@ test("the workers entry bundles for workerd from web APIs only: no node: import,
   const result = await esbuild.build({ ...WRANGLER_LIKE, entryPoints: [path.join(ROOT, "workers.mjs")] });
   const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(ROOT, path.resolve(p)).split(path.sep).join("/"));
   for (const input of inputs) {
-    assert.match(input, /^(workers\.mjs|lib\/[\w-]+\.js|ack\/[\w-]+\.m?js)$/, `unexpected module in the bundle: ${input}`);
+    assert.match(input, /^(workers\.mjs|workers-outbox\.mjs|lib\/[\w-]+\.js|ack\/[\w-]+\.m?js)$/, `unexpected module in the bundle: ${input}`);
   }
   for (const needed of ["workers.mjs", "lib/errors.js", "lib/options.js", "ack/index.js", "ack/wire.js"]) {
     assert.ok(inputs.includes(needed), `${needed} is bundled`);

@@ -143,6 +143,7 @@ class Outbox {
   #holder = `${hostName()}:${process.pid}:${crypto.randomUUID()}`;
   /** Local clock time until which our lease is surely valid (taken before the query ran). */
   #leaseUntil = 0;
+  /** `pending` here is the store's (the message in flight included); stats() subtracts it. */
   #counts = { pending: 0, inFlight: 0, delivered: 0, dead: 0 };
   /** Bumped by every local change, so a count read from the store before it is discarded. */
   #changes = 0;
@@ -219,7 +220,8 @@ class Outbox {
 
   /** `{ pending, inFlight, delivered, dead }` for this queue, kept in step with the store. */
   stats() {
-    return { ...this.#counts };
+    const c = this.#counts;
+    return { pending: Math.max(0, c.pending - c.inFlight), inFlight: c.inFlight, delivered: c.delivered, dead: c.dead };
   }
 
   /** Dead letters of this queue, oldest first, each with every attempt's outcome. */
@@ -298,7 +300,8 @@ class Outbox {
       this.#batch = await this.#store.pending(this.#queue, BATCH);
       if (this.#batch.length === 0) {
         await this.#refreshCounts();
-        await this.#sleep(this.#idlePoll, true, true);
+        // Unref'd unless someone awaits drain(): an idle outbox does not hold the process.
+        await this.#sleep(this.#idlePoll, true, this.#drains.length === 0);
         return;
       }
     }
@@ -331,7 +334,6 @@ class Outbox {
   async #attempt(message) {
     const counts = this.#counts;
     counts.inFlight = 1;
-    counts.pending = Math.max(0, counts.pending - 1);
     this.#changes++;
     const at = Date.now();
     let status, attempt;
@@ -349,7 +351,6 @@ class Outbox {
     counts.inFlight = 0;
     this.#changes++;
     if (!settled || status === "pending") {
-      counts.pending++;
       if (!settled) this.#batch = [];
       else {
         message.attempts++;
@@ -357,6 +358,7 @@ class Outbox {
       }
     } else {
       this.#batch.shift();
+      counts.pending = Math.max(0, counts.pending - 1);
       counts[status]++;
     }
     this.#checkDrains();
@@ -414,7 +416,7 @@ class Outbox {
     const counts = await this.#store.counts(this.#queue);
     if (before !== this.#changes || this.#writing > 0) return;
     const c = this.#counts;
-    c.pending = Math.max(0, counts.pending - c.inFlight);
+    c.pending = counts.pending;
     c.delivered = counts.delivered;
     c.dead = counts.dead;
     this.#checkDrains();
