@@ -19,6 +19,7 @@ const HELP = {
 Commands:
   send      send HL7v2 messages and print the ACKs
   receive   run a test MLLP receiver that ACKs every message
+  outbox    stats, dead letters and requeue of an Outbox store
 
 Options:
   -v, --version   print the version
@@ -378,6 +379,7 @@ async function main(argv) {
     }
     if (command === "send") return await send(rest);
     if (command === "receive") return await receive(rest);
+    if (command === "outbox") return await require("../lib/outbox-cli.cjs").outboxCommand(rest);
     if (command === undefined || command === "-h" || command === "--help" || command === "help") {
       console.log(HELP.main);
       return command === undefined ? EXIT.USAGE : EXIT.OK;

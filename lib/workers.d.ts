@@ -60,3 +60,5 @@ export declare class MllpClient {
   /** Nothing to close on Workers (no pool: every call closes its own connection). */
   close(): Promise<void>;
 }
+
+export { Outbox } from "./outbox.js";

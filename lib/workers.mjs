@@ -34,6 +34,7 @@ const { toAck, settle } = ackResult;
 const tracer = new diagnostics.SendTracer();
 
 export { MllpClientError };
+export { Outbox } from "./workers-outbox.mjs";
 
 /** `tls` keys that carry programmatic TLS material: the Workers runtime cannot use any. */
 const TLS_MATERIAL = ["ca", "cert", "key", "passphrase", "servername", "insecure"];

@@ -28,6 +28,8 @@ const NOT_UNDER_BUN = {
   "__test__/e2e-example.test.js": "drives npm and runs `bun run send` itself; it is the Bun quick-start check",
   "__test__/pack.test.js": "packs and installs the package, then runs the snippet under Node, Bun and Deno itself",
   "__test__/workers.test.js": "runs workerd through Miniflare, a Node tool; the Worker, not the host, is under test",
+  "__test__/outbox-crash.test.js": "kill -9 of child processes: the store and delivery loop are the same under Bun, where outbox.test.js runs",
+  "__test__/outbox-postgres.test.js": "starts a PostgreSQL server and child processes: the same npm pg code runs under Bun as under Node; outbox.test.js runs there",
 };
 
 // Run a second time with GLION_MLLP_IO=tokio (the node-tokio suite).
@@ -151,7 +153,8 @@ const SUITES = [
     cmd: bin("deno"),
     cwd: path.join(root, "__test__", "deno"),
     before: linkDenoModules,
-    args: ["test", "--node-modules-dir=manual", "--allow-read", "--allow-ffi", "--allow-net", "--allow-env", "."],
+    // --allow-write: outbox.test.ts makes a temporary directory for its SQLite file.
+    args: ["test", "--node-modules-dir=manual", "--allow-read", "--allow-ffi", "--allow-net", "--allow-env", "--allow-write", "."],
     // biome-ignore lint/suspicious/noControlCharactersInRegex: strips Deno's ANSI colour codes
     count: (out) => sum(out.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g),
   },

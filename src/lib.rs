@@ -10,6 +10,8 @@ pub mod frame;
 pub mod message;
 pub mod pool;
 pub mod receiver;
+#[cfg(feature = "node")]
+pub mod store;
 pub mod tls;
 pub mod transport;
 

@@ -16,6 +16,7 @@ mod loop_client;
 mod reactor;
 mod receiver;
 mod settle;
+mod sqlite_store;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod uv;
 
