@@ -155,7 +155,7 @@ function defineOutboxSuite(name, newStore) {
     const gaps = dead.attempts.slice(1).map((a, i) => a.at - dead.attempts[i].at);
     const ceilings = gaps.map((_, i) => Math.min(retry.maxDelay, retry.initialDelay * 2 ** i));
     // Each gap: the jittered wait (<= its ceiling) plus the failed connect and the store write.
-    gaps.forEach((gap, i) => assert.ok(gap >= 0 && gap <= ceilings[i] + 250, `gap ${i + 1} was ${gap} ms, ceiling ${ceilings[i]} ms (gaps ${gaps})`));
+    for (const [i, gap] of gaps.entries()) assert.ok(gap >= 0 && gap <= ceilings[i] + 250, `gap ${i + 1} was ${gap} ms, ceiling ${ceilings[i]} ms (gaps ${gaps})`);
     const sum = ceilings.reduce((a, b) => a + b, 0);
     assert.ok(Date.now() - started <= sum + 1500, `all attempts took ${Date.now() - started} ms, ceilings sum to ${sum}`);
     // Full jitter: the waits are not all at their ceiling.
@@ -163,7 +163,7 @@ function defineOutboxSuite(name, newStore) {
   });
 
   test(`${name}: close() is prompt with a send in flight; the message stays pending and the next open sends it`, async (t) => {
-    const rx = await startPolicyReceiver({ policy: (id, n) => (n === 1 ? "hang" : "AA") });
+    const rx = await startPolicyReceiver({ policy: (_id, n) => (n === 1 ? "hang" : "AA") });
     t.after(() => rx.close());
     const store = await newStore(t);
     const queue = queueName();

@@ -22,8 +22,6 @@ Options:
 
 Exit codes: 0 done, 1 ID is not a dead letter of the queue, 2 the store failed, 64 usage error.`;
 
-class UsageError extends Error {}
-
 /** Runs the subcommand; resolves with the exit code. */
 async function outboxCommand(argv) {
   let parsed;

@@ -121,7 +121,7 @@ class PostgresStore {
       const batch = this.#waiting.splice(0, 1000);
       try {
         const ids = await this.#insert(batch);
-        batch.forEach((e, i) => e.resolve(ids[i]));
+        for (const [i, e] of batch.entries()) e.resolve(ids[i]);
       } catch (error) {
         for (const e of batch) e.reject(error);
       }

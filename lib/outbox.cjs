@@ -275,18 +275,15 @@ class Outbox {
     while (!this.#closed) {
       try {
         await this.#step();
-      } catch (error) {
+      } catch {
         // A store failure (a PostgreSQL server restarting, a locked SQLite file): drop what
         // we read, wait, and start over from the store.
         this.#batch = [];
         this.#leaseUntil = 0;
-        this.#lastStoreError = error;
         await this.#sleep(Math.min(this.#retry.maxDelay, Math.max(this.#retry.initialDelay, 100)), true);
       }
     }
   }
-
-  #lastStoreError;
 
   async #step() {
     if (!(await this.#holdLease())) {
@@ -393,8 +390,7 @@ class Outbox {
     for (let tries = 1; ; tries++) {
       try {
         return await this.#store.settle(this.#queue, this.#holder, message.id, status, attempt);
-      } catch (error) {
-        this.#lastStoreError = error;
+      } catch {
         if (this.#closed) return false;
         await this.#sleep(Math.min(this.#retry.maxDelay, 50 * 2 ** Math.min(tries, 10)), true);
       }

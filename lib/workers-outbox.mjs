@@ -5,6 +5,7 @@ import errors from "./errors.cjs";
 
 const { MllpClientError, invalidInput } = errors;
 
+// biome-ignore lint/complexity/noStaticOnlyClass: the contract's API is `Outbox.open(...)`, as on Node
 export class Outbox {
   /** Always throws MllpClientError INVALID_INPUT: Workers have no durable local store. */
   static open() {

@@ -74,13 +74,20 @@ fn to_native(value: Value) -> NativeSqlValue {
 fn to_statements(statements: Vec<NativeSqlStatement>) -> Vec<Statement> {
     statements
         .into_iter()
-        .map(|s| Statement { sql: s.sql, params: s.params.into_iter().map(to_value).collect() })
+        .map(|s| Statement {
+            sql: s.sql,
+            params: s.params.into_iter().map(to_value).collect(),
+        })
         .collect()
 }
 
 fn to_result(result: StatementResult) -> NativeSqlResult {
     NativeSqlResult {
-        rows: result.rows.into_iter().map(|row| row.into_iter().map(to_native).collect()).collect(),
+        rows: result
+            .rows
+            .into_iter()
+            .map(|row| row.into_iter().map(to_native).collect())
+            .collect(),
         changes: result.changes as f64,
         last_insert_rowid: result.last_insert_rowid as f64,
     }
@@ -91,21 +98,36 @@ impl NativeSqliteStore {
     /// Open (or create) the database file in WAL mode with `synchronous` ("normal" or
     /// "full") and start its writer thread. `onDone` receives every finished `exec`.
     #[napi(factory)]
-    pub fn open(path: String, synchronous: String, on_done: Function<NativeSqlDone, ()>) -> Result<NativeSqliteStore> {
+    pub fn open(
+        path: String,
+        synchronous: String,
+        on_done: Function<NativeSqlDone, ()>,
+    ) -> Result<NativeSqliteStore> {
         let synchronous = Synchronous::parse(&synchronous).ok_or_else(|| {
-            Error::from_reason(format!("synchronous must be \"normal\" or \"full\", got {synchronous:?}"))
+            Error::from_reason(format!(
+                "synchronous must be \"normal\" or \"full\", got {synchronous:?}"
+            ))
         })?;
-        let on_done: DoneCallback =
-            on_done.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+        let on_done: DoneCallback = on_done
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build()?;
         let store = SqliteStore::open(&path, synchronous).map_err(Error::from_reason)?;
-        Ok(NativeSqliteStore { store: Arc::new(store), on_done: Arc::new(on_done) })
+        Ok(NativeSqliteStore {
+            store: Arc::new(store),
+            on_done: Arc::new(on_done),
+        })
     }
 
     /// Run `statements` as one transaction on this thread if that is cheap (see
     /// `SqliteStore::try_run_here`): their results, or null to use `exec`. Throws on an
     /// SQL error.
     #[napi]
-    pub fn exec_here(&self, statements: Vec<NativeSqlStatement>) -> Result<Option<Vec<NativeSqlResult>>> {
+    pub fn exec_here(
+        &self,
+        statements: Vec<NativeSqlStatement>,
+    ) -> Result<Option<Vec<NativeSqlResult>>> {
         let statements = to_statements(statements);
         match self.store.try_run_here(&statements) {
             None => Ok(None),
@@ -124,10 +146,16 @@ impl NativeSqliteStore {
             statements,
             Box::new(move |outcome| {
                 let done = match outcome {
-                    Ok(results) => {
-                        NativeSqlDone { id, error: None, results: Some(results.into_iter().map(to_result).collect()) }
-                    }
-                    Err(message) => NativeSqlDone { id, error: Some(message), results: None },
+                    Ok(results) => NativeSqlDone {
+                        id,
+                        error: None,
+                        results: Some(results.into_iter().map(to_result).collect()),
+                    },
+                    Err(message) => NativeSqlDone {
+                        id,
+                        error: Some(message),
+                        results: None,
+                    },
                 };
                 on_done.call(done, ThreadsafeFunctionCallMode::NonBlocking);
             }),

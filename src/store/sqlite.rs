@@ -83,8 +83,8 @@ impl SqliteStore {
     /// Open (creating it if needed) the database at `path` in WAL mode and start its writer
     /// thread. Blocks until the file is open, or fails with SQLite's message.
     pub fn open(path: &str, synchronous: Synchronous) -> Result<SqliteStore, String> {
-        let connection =
-            open_connection(path, synchronous).map_err(|e| format!("cannot open SQLite store {path}: {e}"))?;
+        let connection = open_connection(path, synchronous)
+            .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?;
         let connection = Arc::new(Mutex::new(Some(connection)));
         let (sender, receiver) = mpsc::channel::<Command>();
         let shared = connection.clone();
@@ -92,7 +92,12 @@ impl SqliteStore {
             .name("glion-outbox-sqlite".into())
             .spawn(move || writer(shared, receiver))
             .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
-        Ok(SqliteStore { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), connection, synchronous })
+        Ok(SqliteStore {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            connection,
+            synchronous,
+        })
     }
 
     /// Run one command on the calling thread when that is cheap: with `synchronous=NORMAL`
@@ -142,7 +147,9 @@ impl Drop for SqliteStore {
 
 fn open_connection(path: &str, synchronous: Synchronous) -> Result<Connection, String> {
     let connection = open_wal(path, synchronous).map_err(|e| e.to_string())?;
-    let mode: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0)).map_err(|e| e.to_string())?;
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .map_err(|e| e.to_string())?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(format!("journal_mode is {mode}; the Outbox needs WAL"));
     }
@@ -150,7 +157,9 @@ fn open_connection(path: &str, synchronous: Synchronous) -> Result<Connection, S
 }
 
 fn open_wal(path: &str, synchronous: Synchronous) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     // Returns the resulting mode as a row; checked by the caller.
@@ -198,7 +207,8 @@ type Outcome = Result<Vec<StatementResult>, String>;
 /// One transaction for the whole batch, a savepoint per command. Err: the transaction
 /// itself failed (BEGIN or COMMIT), so no command of the batch took effect.
 fn run_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result<Vec<Outcome>> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     if let [command] = batch {
         drop(transaction);
@@ -223,14 +233,20 @@ fn run_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result
 
 /// One command alone in its transaction (no savepoint needed).
 fn run_one(connection: &mut Connection, statements: &[Statement]) -> Outcome {
-    let transaction =
-        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
     let results = run_command(&transaction, statements).map_err(|e| e.to_string())?;
-    transaction.commit().map_err(|e| format!("SQLite transaction failed: {e}"))?;
+    transaction
+        .commit()
+        .map_err(|e| format!("SQLite transaction failed: {e}"))?;
     Ok(results)
 }
 
-fn run_command(connection: &Connection, statements: &[Statement]) -> rusqlite::Result<Vec<StatementResult>> {
+fn run_command(
+    connection: &Connection,
+    statements: &[Statement],
+) -> rusqlite::Result<Vec<StatementResult>> {
     let mut results = Vec::with_capacity(statements.len());
     for statement in statements {
         let mut prepared = connection.prepare_cached(&statement.sql)?;
@@ -265,7 +281,10 @@ mod tests {
     }
 
     fn stmt(sql: &str, params: Vec<Value>) -> Statement {
-        Statement { sql: sql.into(), params }
+        Statement {
+            sql: sql.into(),
+            params,
+        }
     }
 
     #[test]
@@ -275,18 +294,38 @@ mod tests {
         let path = dir.join("t.db");
         let _ = std::fs::remove_file(&path);
         let store = SqliteStore::open(path.to_str().unwrap(), Synchronous::Normal).unwrap();
-        exec(&store, vec![stmt("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)", vec![])]).unwrap();
-        let ok = exec(&store, vec![stmt("INSERT INTO t (v) VALUES (?1)", vec![Value::Blob(vec![1, 2])])]).unwrap();
+        exec(
+            &store,
+            vec![stmt(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)",
+                vec![],
+            )],
+        )
+        .unwrap();
+        let ok = exec(
+            &store,
+            vec![stmt(
+                "INSERT INTO t (v) VALUES (?1)",
+                vec![Value::Blob(vec![1, 2])],
+            )],
+        )
+        .unwrap();
         assert_eq!(ok[0].changes, 1);
         assert_eq!(ok[0].last_insert_rowid, 1);
         // The second statement fails (NOT NULL): the first of the same command is undone.
         let bad = exec(
             &store,
-            vec![stmt("INSERT INTO t (v) VALUES (x'03')", vec![]), stmt("INSERT INTO t (v) VALUES (NULL)", vec![])],
+            vec![
+                stmt("INSERT INTO t (v) VALUES (x'03')", vec![]),
+                stmt("INSERT INTO t (v) VALUES (NULL)", vec![]),
+            ],
         );
         assert!(bad.is_err());
         let rows = exec(&store, vec![stmt("SELECT id, v FROM t", vec![])]).unwrap();
-        assert_eq!(rows[0].rows, vec![vec![Value::Integer(1), Value::Blob(vec![1, 2])]]);
+        assert_eq!(
+            rows[0].rows,
+            vec![vec![Value::Integer(1), Value::Blob(vec![1, 2])]]
+        );
         store.close();
         let after = exec(&store, vec![stmt("SELECT 1", vec![])]);
         assert!(after.is_err());
