@@ -472,7 +472,7 @@ test("the workers entry bundles for workerd from web APIs only: no node: import,
   const result = await esbuild.build({ ...WRANGLER_LIKE, entryPoints: [path.join(ROOT, "lib", "workers.mjs")] });
   const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(ROOT, path.resolve(p)).split(path.sep).join("/"));
   for (const input of inputs) {
-    assert.match(input, /^(lib\/workers\.mjs|lib\/[\w-]+\.cjs|ack\/[\w-]+\.(cjs|mjs))$/, `unexpected module in the bundle: ${input}`);
+    assert.match(input, /^(lib\/workers\.mjs|lib\/workers-outbox\.mjs|lib\/[\w-]+\.cjs|ack\/[\w-]+\.(cjs|mjs))$/, `unexpected module in the bundle: ${input}`);
   }
   for (const needed of ["lib/workers.mjs", "lib/errors.cjs", "lib/options.cjs", "ack/index.cjs", "ack/wire.cjs"]) {
     assert.ok(inputs.includes(needed), `${needed} is bundled`);

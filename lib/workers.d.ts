@@ -61,4 +61,4 @@ export declare class MllpClient {
   close(): Promise<void>;
 }
 
-export { Outbox } from "./outbox.js";
+export { Outbox } from "@glion/mllp-client/outbox";
