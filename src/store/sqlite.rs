@@ -8,11 +8,12 @@
 //! of its batch. A command's reply is sent only after the batch's COMMIT returned, so a
 //! write is reported only once it is as durable as `synchronous` makes it.
 //!
-//! Checkpoints (copying the WAL into the database file, with a sync of each) run on a
-//! thread of their own with its own connection, not in the commit that crosses SQLite's
-//! threshold: that commit may be the delivery loop's on the JS thread, and a checkpoint
-//! there cost it 20-30 us per delivered message, of which a checkpoint on its own thread
-//! saves about half on a loaded 2-core machine (settle timed alone, bench/outbox.js's store).
+//! With `synchronous=NORMAL`, checkpoints (copying the WAL into the database file, with a
+//! sync of each) run on a thread of their own with its own connection, not in the commit
+//! that crosses SQLite's threshold: that commit may be the delivery loop's on the JS
+//! thread, where checkpoints cost 20-30 us per delivered message; on their own thread they
+//! cost it about half that on a loaded 2-core machine (the delivered mark timed alone on
+//! bench/outbox.js's schema).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -141,7 +142,9 @@ impl Checkpointer {
 pub struct SqliteStore {
     sender: Mutex<Option<mpsc::Sender<Command>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    checkpointer: Arc<Checkpointer>,
+    /// With `synchronous=NORMAL` only: with FULL every commit syncs anyway, and SQLite's
+    /// own checkpoint in the commit measured faster than a second thread (bench/outbox.js).
+    checkpointer: Option<Arc<Checkpointer>>,
     /// Shared with the writer thread, which holds it while it runs a batch.
     connection: Arc<Mutex<Option<Connection>>>,
     synchronous: Synchronous,
@@ -151,24 +154,30 @@ impl SqliteStore {
     /// Open (creating it if needed) the database at `path` in WAL mode and start its writer
     /// thread. Blocks until the file is open, or fails with SQLite's message.
     pub fn open(path: &str, synchronous: Synchronous) -> Result<SqliteStore, String> {
+        let background = synchronous == Synchronous::Normal;
         let connection = open_connection(path, synchronous)
             .and_then(|c| {
-                c.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
-                    .map_err(|e| e.to_string())?;
+                if background {
+                    c.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
+                        .map_err(|e| e.to_string())?;
+                }
                 Ok(c)
             })
             .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?;
-        let checkpointer = Arc::new(
-            Checkpointer::start(path, synchronous)
-                .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?,
-        );
+        let checkpointer = match background {
+            true => Some(Arc::new(
+                Checkpointer::start(path, synchronous)
+                    .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?,
+            )),
+            false => None,
+        };
         let connection = Arc::new(Mutex::new(Some(connection)));
         let (sender, receiver) = mpsc::channel::<Command>();
         let shared = connection.clone();
         let writer_checkpointer = checkpointer.clone();
         let thread = std::thread::Builder::new()
             .name("glion-outbox-sqlite".into())
-            .spawn(move || writer(shared, receiver, &writer_checkpointer))
+            .spawn(move || writer(shared, receiver, writer_checkpointer.as_deref()))
             .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
         Ok(SqliteStore {
             sender: Mutex::new(Some(sender)),
@@ -191,7 +200,9 @@ impl SqliteStore {
         let connection = guard.as_mut()?;
         let outcome = run_one(connection, statements);
         drop(guard);
-        self.checkpointer.committed(1);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed(1);
+        }
         Some(outcome)
     }
 
@@ -211,7 +222,9 @@ impl SqliteStore {
     /// Stop accepting commands; the writer finishes what was queued, closes the connection
     /// (a WAL checkpoint) and ends. Waits for it: call off the JS thread.
     pub fn close(&self) {
-        self.checkpointer.stop(true);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop(true);
+        }
         self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
@@ -224,7 +237,9 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Without close(): the thread still ends once the sender is gone; not joined here
         // (Drop may run on the JS thread during garbage collection).
-        self.checkpointer.stop(false);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop(false);
+        }
         self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
@@ -256,7 +271,7 @@ fn open_wal(path: &str, synchronous: Synchronous) -> rusqlite::Result<Connection
 fn writer(
     connection: Arc<Mutex<Option<Connection>>>,
     receiver: mpsc::Receiver<Command>,
-    checkpointer: &Checkpointer,
+    checkpointer: Option<&Checkpointer>,
 ) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
@@ -272,7 +287,9 @@ fn writer(
             None => Err(rusqlite::Error::InvalidQuery),
         };
         drop(guard);
-        checkpointer.committed(batch.len() as u64);
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.committed(batch.len() as u64);
+        }
         match outcomes {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {
