@@ -82,9 +82,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Commands committed between two background checkpoints (a command writes a few pages;
 /// SQLite's own default is a checkpoint per 1000 pages).
 const CHECKPOINT_EVERY: u64 = 256;
-/// SQLite still checkpoints in a commit once the WAL is this long (pages): a bound on the
-/// WAL should the checkpointer fall behind (another process reading, a slow disk).
-const AUTOCHECKPOINT_PAGES: u32 = 20_000;
+/// SQLite still checkpoints in a commit once the WAL is this long (pages, 16 MB). Needed:
+/// the checkpointer's PASSIVE checkpoint rarely finds the WAL complete while the delivery
+/// loop commits, so the WAL would not restart from its beginning and would grow; this one,
+/// in the committing connection, completes (mostly already copied: cheap) and restarts it.
+const AUTOCHECKPOINT_PAGES: u32 = 4_000;
 
 /// The checkpoint thread and what wakes it.
 struct Checkpointer {
