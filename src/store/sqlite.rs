@@ -7,7 +7,15 @@
 //! savepoint inside the batch's transaction): one failing command does not undo the others
 //! of its batch. A command's reply is sent only after the batch's COMMIT returned, so a
 //! write is reported only once it is as durable as `synchronous` makes it.
+//!
+//! With `synchronous=NORMAL`, checkpoints (copying the WAL into the database file, with a
+//! sync of each) run on a thread of their own with its own connection, not in the commit
+//! that crosses SQLite's threshold: that commit may be the delivery loop's on the JS
+//! thread, where checkpoints cost 20-30 us per delivered message; on their own thread they
+//! cost it about half that on a loaded 2-core machine (the delivered mark timed alone on
+//! bench/outbox.js's schema).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -71,9 +79,74 @@ const MAX_BATCH: usize = 4096;
 /// opener) before it fails with SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Commands committed between two background checkpoints (a command writes a few pages;
+/// SQLite's own default is a checkpoint per 1000 pages).
+const CHECKPOINT_EVERY: u64 = 256;
+/// SQLite still checkpoints in a commit once the WAL is this long (pages, 16 MB). Needed:
+/// the checkpointer's PASSIVE checkpoint rarely finds the WAL complete while the delivery
+/// loop commits, so the WAL would not restart from its beginning and would grow; this one,
+/// in the committing connection, completes (mostly already copied: cheap) and restarts it.
+const AUTOCHECKPOINT_PAGES: u32 = 4_000;
+
+/// The checkpoint thread and what wakes it.
+struct Checkpointer {
+    wake: Mutex<Option<mpsc::SyncSender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Commands committed since the last wake-up.
+    since: AtomicU64,
+}
+
+impl Checkpointer {
+    fn start(path: &str, synchronous: Synchronous) -> Result<Checkpointer, String> {
+        let connection = open_connection(path, synchronous)?;
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("glion-outbox-checkpoint".into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    // PASSIVE: copies what no reader still needs, never waits for a lock;
+                    // what it leaves is copied by the next one. A failure changes nothing
+                    // stored (the WAL keeps every commit).
+                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| format!("cannot start the SQLite checkpoint thread: {e}"))?;
+        Ok(Checkpointer {
+            wake: Mutex::new(Some(wake)),
+            thread: Mutex::new(Some(thread)),
+            since: AtomicU64::new(0),
+        })
+    }
+
+    /// Count `commands` committed; wake the thread every CHECKPOINT_EVERY of them.
+    fn committed(&self, commands: u64) {
+        if self.since.fetch_add(commands, Ordering::Relaxed) + commands < CHECKPOINT_EVERY {
+            return;
+        }
+        self.since.store(0, Ordering::Relaxed);
+        if let Some(wake) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            // Full: a wake-up is already pending, which is enough.
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// End the thread (its connection closes before the writer's, which is then the last
+    /// and checkpoints the rest).
+    fn stop(&self, join: bool) {
+        self.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let (true, Some(thread)) = (join, thread) {
+            let _ = thread.join();
+        }
+    }
+}
+
 pub struct SqliteStore {
     sender: Mutex<Option<mpsc::Sender<Command>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// With `synchronous=NORMAL` only: with FULL every commit syncs anyway, and SQLite's
+    /// own checkpoint in the commit measured faster than a second thread (bench/outbox.js).
+    checkpointer: Option<Arc<Checkpointer>>,
     /// Shared with the writer thread, which holds it while it runs a batch.
     connection: Arc<Mutex<Option<Connection>>>,
     synchronous: Synchronous,
@@ -83,18 +156,35 @@ impl SqliteStore {
     /// Open (creating it if needed) the database at `path` in WAL mode and start its writer
     /// thread. Blocks until the file is open, or fails with SQLite's message.
     pub fn open(path: &str, synchronous: Synchronous) -> Result<SqliteStore, String> {
+        let background = synchronous == Synchronous::Normal;
         let connection = open_connection(path, synchronous)
+            .and_then(|c| {
+                if background {
+                    c.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(c)
+            })
             .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?;
+        let checkpointer = match background {
+            true => Some(Arc::new(
+                Checkpointer::start(path, synchronous)
+                    .map_err(|e| format!("cannot open SQLite store {path}: {e}"))?,
+            )),
+            false => None,
+        };
         let connection = Arc::new(Mutex::new(Some(connection)));
         let (sender, receiver) = mpsc::channel::<Command>();
         let shared = connection.clone();
+        let writer_checkpointer = checkpointer.clone();
         let thread = std::thread::Builder::new()
             .name("glion-outbox-sqlite".into())
-            .spawn(move || writer(shared, receiver))
+            .spawn(move || writer(shared, receiver, writer_checkpointer.as_deref()))
             .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
         Ok(SqliteStore {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            checkpointer,
             connection,
             synchronous,
         })
@@ -110,7 +200,12 @@ impl SqliteStore {
         }
         let mut guard = self.connection.try_lock().ok()?;
         let connection = guard.as_mut()?;
-        Some(run_one(connection, statements))
+        let outcome = run_one(connection, statements);
+        drop(guard);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed(1);
+        }
+        Some(outcome)
     }
 
     /// Queue a command for the writer thread; `reply` is called on that thread.
@@ -129,6 +224,9 @@ impl SqliteStore {
     /// Stop accepting commands; the writer finishes what was queued, closes the connection
     /// (a WAL checkpoint) and ends. Waits for it: call off the JS thread.
     pub fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop(true);
+        }
         self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
@@ -141,6 +239,9 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Without close(): the thread still ends once the sender is gone; not joined here
         // (Drop may run on the JS thread during garbage collection).
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop(false);
+        }
         self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
@@ -169,7 +270,11 @@ fn open_wal(path: &str, synchronous: Synchronous) -> rusqlite::Result<Connection
     Ok(connection)
 }
 
-fn writer(connection: Arc<Mutex<Option<Connection>>>, receiver: mpsc::Receiver<Command>) {
+fn writer(
+    connection: Arc<Mutex<Option<Connection>>>,
+    receiver: mpsc::Receiver<Command>,
+    checkpointer: Option<&Checkpointer>,
+) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -184,6 +289,9 @@ fn writer(connection: Arc<Mutex<Option<Connection>>>, receiver: mpsc::Receiver<C
             None => Err(rusqlite::Error::InvalidQuery),
         };
         drop(guard);
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.committed(batch.len() as u64);
+        }
         match outcomes {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {
