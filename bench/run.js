@@ -389,9 +389,11 @@ function clientCommand(client, kase, port, opts) {
   return [path.join(BIN, "bench-client"), ["--impl", client.impl, ...common, ...extra]];
 }
 
-function runClient(client, kase, port, opts, pinCpu) {
+/** `wrap`: a command the client runs under (profile.js: `perf record ... --`). */
+function runClient(client, kase, port, opts, pinCpu, wrap = []) {
   const [cmd, args] = clientCommand(client, kase, port, opts);
-  const [c, a] = pinCpu === null ? [cmd, args] : ["taskset", ["-c", String(pinCpu), cmd, ...args]];
+  const pinned = pinCpu === null ? [cmd, ...args] : ["taskset", "-c", String(pinCpu), cmd, ...args];
+  const [c, ...a] = [...wrap, ...pinned];
   const deadlineMs = (opts.seconds * 2 + 2 + (opts.quick ? 20 : 60)) * 1000;
   return new Promise((resolve) => {
     const child = spawn(c, a, { stdio: ["ignore", "pipe", "pipe"] });
@@ -832,4 +834,7 @@ async function main() {
   process.stdout.write(markdown(report));
 }
 
-main().catch((error) => die(error && error.stack ? error.stack : String(error)));
+if (require.main === module) main().catch((error) => die(error && error.stack ? error.stack : String(error)));
+
+// For profile.js: the same cases, clients, receiver and client runs.
+module.exports = { CASES, CLIENTS, PLACEMENT, Receiver, runClient, buildNative, makeEightMiB, waitQuiet, supported };
