@@ -1,6 +1,7 @@
 //! How the event-loop path learns that a socket is ready. Two ways, chosen once per process
 //! (`GLION_MLLP_REACTOR`, see `kind`), measured against each other in `bench/README.md`
-//! ("Event-loop reactor A/B"):
+//! ("Event-loop reactor A/B"): mio is the one in use; uv-poll is kept, small, only so that
+//! the A/B can be run again.
 //!
 //! - `Kind::Mio`: one `mio::Poll` per environment (epoll on Linux, kqueue on macOS), watched
 //!   by libuv through a single poll handle on the Poll's own fd. A socket costs one
@@ -38,7 +39,7 @@ pub enum Kind {
 }
 
 /// The reactor this process uses: `GLION_MLLP_REACTOR=mio|uv-poll`, read once; `mio` unless
-/// told otherwise.
+/// told otherwise (`uv-poll`: the A/B alternative, see the module comment).
 pub fn kind() -> Kind {
     static KIND: OnceLock<Kind> = OnceLock::new();
     *KIND.get_or_init(|| match std::env::var("GLION_MLLP_REACTOR").as_deref() {
