@@ -7,7 +7,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::loop_client::{self, LoopClient, LoopStream};
+use super::loop_client::{LoopClient, LoopStream};
 use super::settle::{Settlement, Settler};
 use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
@@ -109,8 +109,8 @@ fn millis(ms: u32) -> Duration {
 #[derive(Default)]
 pub struct CancelHandle {
     token: CancelToken,
-    /// The send it stops when that send runs on the event loop.
-    loop_send: std::cell::Cell<Option<usize>>,
+    /// The send it stops when that send runs on the event loop: its client and key.
+    loop_send: std::cell::RefCell<Option<(Rc<LoopClient>, usize)>>,
 }
 
 #[napi]
@@ -123,8 +123,9 @@ impl CancelHandle {
     #[napi]
     pub fn cancel(&self) {
         self.token.cancel();
-        if let Some(key) = self.loop_send.take() {
-            loop_client::abort(key);
+        let loop_send = self.loop_send.borrow_mut().take();
+        if let Some((client, key)) = loop_send {
+            client.abort(key);
         }
     }
 }
@@ -263,7 +264,7 @@ impl NativeClient {
                     .send(id, prepared, ack_timeout)
                     .map_err(to_js_error)?;
                 if let Some(cancel) = cancel {
-                    cancel.loop_send.set(Some(key));
+                    *cancel.loop_send.borrow_mut() = Some((on_loop.clone(), key));
                 }
                 return Ok(());
             }

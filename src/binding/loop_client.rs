@@ -6,8 +6,9 @@
 //! suite runs on both.
 //!
 //! One send is a small state machine driven by libuv callbacks: Waiting (for a pool slot)
-//! -> Connecting -> Writing -> Reading -> done. Callbacks find their send through a number
-//! kept in the handle (`SENDS`, `STREAMS`), never a pointer, so a late callback for a
+//! -> Connecting -> Writing -> Reading -> done. Everything lives in the environment's
+//! `EnvContext` (`Registry`: sends, streams, clients, connections); callbacks find their
+//! send through a number kept in the handle, never a pointer, so a late callback for a
 //! finished send finds nothing and does nothing. No `RefCell` borrow is held while JS runs: a
 //! settled Promise may start the next send from inside `settle`, and a stream's consumer
 //! calls `next()` from inside the resolution of the previous frame.
@@ -29,9 +30,10 @@ use std::time::{Duration, Instant};
 use napi::sys;
 
 use super::client::NativeAck;
-use super::reactor::{Reactor, IN, OUT};
+use super::context::EnvContext;
+use super::reactor::{self, Reactor, IN, OUT};
 use super::settle::Settlement;
-use super::uv::{self, Handle, LeakAtExit, Loop};
+use super::uv::Handle;
 use super::{no_unwind, panic_error, to_js_error};
 use crate::ack::Ack;
 use crate::engine::exchange::{Mode, Phase};
@@ -41,22 +43,48 @@ use crate::frame::FrameReader;
 use crate::message::Prepared;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-thread_local! {
-    static SENDS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
-    /// The exchanges of `stream()` calls (the same keys as `SENDS`, never the same key twice).
-    static STREAMS: LeakAtExit<HashMap<usize, Rc<RefCell<LoopSend>>>> = LeakAtExit(RefCell::new(HashMap::new()));
-    static CLIENTS: RefCell<HashMap<usize, std::rc::Weak<LoopClient>>> = RefCell::new(HashMap::new());
-    /// Every open connection (its reactor token) -> who its events go to.
-    static CONNS: RefCell<HashMap<u64, Owner>> = RefCell::new(HashMap::new());
-    static NEXT_KEY: Cell<usize> = const { Cell::new(1) };
+type Sends = RefCell<HashMap<usize, Rc<RefCell<LoopSend>>>>;
+
+/// One environment's event-loop state (in its `EnvContext`).
+#[derive(Default)]
+pub(crate) struct Registry {
+    sends: Sends,
+    /// The exchanges of `stream()` calls (the same keys as `sends`, never the same key twice).
+    streams: Sends,
+    clients: RefCell<HashMap<usize, std::rc::Weak<LoopClient>>>,
+    /// Every open connection (its token) -> who its events go to.
+    conns: RefCell<HashMap<u64, Owner>>,
+    /// The last key handed out (keys start at 1).
+    last_key: Cell<usize>,
 }
 
-fn next_key() -> usize {
-    NEXT_KEY.with(|k| {
-        let key = k.get();
-        k.set(key.wrapping_add(1).max(1));
+impl Registry {
+    fn next_key(&self) -> usize {
+        let key = self.last_key.get().wrapping_add(1).max(1);
+        self.last_key.set(key);
         key
-    })
+    }
+
+    fn send(&self, key: usize) -> Option<Rc<RefCell<LoopSend>>> {
+        self.sends.borrow().get(&key).cloned()
+    }
+
+    fn stream(&self, key: usize) -> Option<Rc<RefCell<LoopSend>>> {
+        self.streams.borrow().get(&key).cloned()
+    }
+
+    fn client(&self, key: usize) -> Option<Rc<LoopClient>> {
+        self.clients.borrow().get(&key).and_then(|w| w.upgrade())
+    }
+
+    /// Environment teardown (see `context.rs`): take every pending send and stream, to drop
+    /// once their handles are closed. Their Promises are never settled: nothing is left to
+    /// run them.
+    pub(crate) fn take_all(&self) -> Vec<Rc<RefCell<LoopSend>>> {
+        let mut all: Vec<_> = self.sends.borrow_mut().drain().map(|(_, s)| s).collect();
+        all.extend(self.streams.borrow_mut().drain().map(|(_, s)| s));
+        all
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -67,14 +95,12 @@ enum Owner {
     Idle(usize),
 }
 
-/// How a connection is watched. A connection per message uses the thread's shared
-/// `Reactor` (one epoll_ctl per connection). A pooled connection, which lives for many
-/// sends, gets its own libuv poll handle: registering it costs more once, but then each
-/// send is woken by libuv's own epoll_wait, without a second one on the reactor's set.
+/// How a connection is watched (`reactor::kind`, see `reactor.rs`).
 enum Watch {
-    Shared,
-    /// Unref'd: an idle pooled connection must not keep the process alive (a pending send
-    /// does, through its deadline timer).
+    /// In the environment's mio reactor (edge-triggered).
+    Reactor(Rc<Reactor>),
+    /// Its own libuv poll handle (level-triggered). Unref'd: an idle pooled connection must
+    /// not keep the process alive (a pending send does, through its deadline timer).
     Own(Handle),
 }
 
@@ -82,6 +108,7 @@ enum Watch {
 /// closed before the socket, as libuv requires.
 struct LoopConn {
     watch: Watch,
+    context: Rc<EnvContext>,
     token: u64,
     sock: TcpStream,
     /// Kept while idle; the exchange holds it while the connection is in use.
@@ -93,19 +120,21 @@ struct LoopConn {
 }
 
 impl LoopConn {
-    fn new(lp: &Loop, sock: TcpStream, owner: Owner, pooled: bool) -> io::Result<LoopConn> {
-        let token = next_key() as u64;
-        let watch = if pooled {
-            let poll = lp.poll(sock.as_raw_fd())?;
-            poll.set_key(token as usize);
-            poll.unref();
-            Watch::Own(poll)
-        } else {
-            Watch::Shared
+    fn new(context: &Rc<EnvContext>, sock: TcpStream, owner: Owner) -> io::Result<LoopConn> {
+        let token = context.registry.next_key() as u64;
+        let watch = match reactor::kind() {
+            reactor::Kind::Mio => Watch::Reactor(context.reactor()?),
+            reactor::Kind::UvPoll => {
+                let poll = context.lp.poll(sock.as_raw_fd())?;
+                poll.set_key(token as usize);
+                poll.unref();
+                Watch::Own(poll)
+            }
         };
-        CONNS.with(|c| c.borrow_mut().insert(token, owner));
+        context.registry.conns.borrow_mut().insert(token, owner);
         Ok(LoopConn {
             watch,
+            context: context.clone(),
             token,
             sock,
             reader: None,
@@ -115,22 +144,17 @@ impl LoopConn {
     }
 
     /// Watch for `events` (`IN`/`OUT`); a system call only when they change.
-    fn watch(&mut self, reactor: &Reactor, events: u32) -> io::Result<()> {
+    fn watch(&mut self, events: u32) -> io::Result<()> {
         if self.watching == events {
             return Ok(());
         }
         match &self.watch {
-            Watch::Shared if self.watching == 0 => {
+            Watch::Reactor(reactor) if self.watching == 0 => {
                 reactor.add(self.sock.as_raw_fd(), self.token, events)?
             }
-            Watch::Shared => reactor.modify(self.sock.as_raw_fd(), self.token, events)?,
+            Watch::Reactor(reactor) => reactor.modify(self.sock.as_raw_fd(), self.token, events)?,
             Watch::Own(poll) => {
-                let uv_events = if events & OUT != 0 {
-                    uv::WRITABLE
-                } else {
-                    uv::READABLE
-                };
-                let status = poll.poll_start(uv_events, on_poll);
+                let status = poll.poll_start(reactor::uv_events(events), on_poll);
                 if status != 0 {
                     return Err(io::Error::from_raw_os_error(-status));
                 }
@@ -140,26 +164,33 @@ impl LoopConn {
         Ok(())
     }
 
-    /// Stop watching the socket (it is about to be dropped or replaced). Only an own poll
-    /// handle is closed here; a socket in the shared set leaves it when it is closed.
-    fn unwatch(&mut self) {
-        if let Watch::Own(_) = self.watch {
-            self.watch = Watch::Shared;
-            self.watching = 0;
+    /// Stop watching until the next `watch` (a stream between two `next()` calls, a send
+    /// waiting to see whether a reset follows an end of stream): a readable socket left
+    /// watched would wake a level-triggered poll handle again and again, and an
+    /// edge-triggered registration must report what is there when it is watched again.
+    fn pause(&mut self) {
+        if self.watching == 0 {
+            return;
         }
-    }
-
-    /// Stop watching until the next `watch` (a stream between two `next()` calls). Only a
-    /// connection in the shared set: streams never use a pooled connection.
-    fn pause(&mut self, reactor: &Reactor) {
-        if matches!(self.watch, Watch::Shared) && self.watching != 0 {
-            let _ = reactor.remove(self.sock.as_raw_fd(), self.token);
-            self.watching = 0;
+        match &self.watch {
+            Watch::Reactor(reactor) => {
+                let _ = reactor.remove(self.sock.as_raw_fd());
+            }
+            Watch::Own(poll) => poll.poll_stop(),
         }
+        self.watching = 0;
     }
 
     fn set_owner(&self, owner: Owner) {
-        CONNS.with(|c| c.borrow_mut().insert(self.token, owner));
+        if let Some(slot) = self
+            .context
+            .registry
+            .conns
+            .borrow_mut()
+            .get_mut(&self.token)
+        {
+            *slot = owner;
+        }
     }
 
     /// True when an idle connection can no longer be trusted: closed, reset, or carrying
@@ -170,14 +201,9 @@ impl LoopConn {
 }
 
 impl Drop for LoopConn {
-    /// Closing the socket (after this) also removes it from the epoll set.
+    /// Closing the socket (after this) also removes it from the reactor's set.
     fn drop(&mut self) {
-        let _ = CONNS.try_with(|c| c.borrow_mut().remove(&self.token));
-        if matches!(self.watch, Watch::Shared) && self.watching != 0 {
-            if let Some(reactor) = super::reactor::current() {
-                reactor.forget(self.token);
-            }
-        }
+        self.context.registry.conns.borrow_mut().remove(&self.token);
     }
 }
 
@@ -191,14 +217,13 @@ struct LoopPool {
 
 pub(crate) struct LoopClient {
     key: usize,
-    lp: Loop,
+    context: Rc<EnvContext>,
     env: sys::napi_env,
     settle_ref: sys::napi_ref,
     async_context: sys::napi_async_context,
     settings: Arc<ClientSettings>,
     addr: SocketAddr,
     pool: Option<RefCell<LoopPool>>,
-    reactor: Rc<Reactor>,
 }
 
 impl LoopClient {
@@ -213,8 +238,10 @@ impl LoopClient {
             return None;
         }
         let ip: std::net::IpAddr = settings.host.parse().ok()?;
-        let lp = Loop::of(env)?;
-        let reactor = Reactor::get(&lp, on_ready).ok()?;
+        let context = EnvContext::of(env)?;
+        if reactor::kind() == reactor::Kind::Mio {
+            context.reactor().ok()?;
+        }
         let mut settle_ref = std::ptr::null_mut();
         let mut async_context = std::ptr::null_mut();
         let mut name = std::ptr::null_mut();
@@ -234,13 +261,12 @@ impl LoopClient {
             }
         }
         let client = Rc::new(LoopClient {
-            key: next_key(),
-            lp,
+            key: context.registry.next_key(),
+            context,
             env,
             settle_ref,
             async_context,
             addr: SocketAddr::new(ip, settings.port),
-            reactor,
             settings,
             pool: pool.map(|(max, idle_timeout)| {
                 RefCell::new(LoopPool {
@@ -249,7 +275,12 @@ impl LoopClient {
                 })
             }),
         });
-        CLIENTS.with(|c| c.borrow_mut().insert(client.key, Rc::downgrade(&client)));
+        client
+            .context
+            .registry
+            .clients
+            .borrow_mut()
+            .insert(client.key, Rc::downgrade(&client));
         Some(client)
     }
 
@@ -262,7 +293,7 @@ impl LoopClient {
         prepared: Prepared,
         ack_timeout: Duration,
     ) -> Result<usize, Failure> {
-        let key = next_key();
+        let key = self.context.registry.next_key();
         let exchange = Exchange::new(
             self.settings.clone(),
             prepared,
@@ -282,8 +313,12 @@ impl LoopClient {
             pooled: self.pool.is_some(),
             stream: None,
         };
-        SENDS.with(|s| s.borrow_mut().insert(key, Rc::new(RefCell::new(send))));
-        match step(key, Event::Start) {
+        let registry = &self.context.registry;
+        registry
+            .sends
+            .borrow_mut()
+            .insert(key, Rc::new(RefCell::new(send)));
+        match step(&self.context, key, Event::Start) {
             Some(Done {
                 outcome: Err(failure),
                 holds_slot,
@@ -317,8 +352,13 @@ impl LoopClient {
         drop(idle);
         drop(reaper);
         for key in waiting {
-            finish(key, Err(Failure::unsent(closed_client())));
+            finish(&self.context, key, Err(Failure::unsent(closed_client())));
         }
+    }
+
+    /// Abort send `key` (AbortSignal): close its connection now.
+    pub(crate) fn abort(&self, key: usize) {
+        finish(&self.context, key, Err(Failure::unsent(MllpError::Aborted)));
     }
 
     fn drop_idle(&self, token: u64) {
@@ -338,7 +378,7 @@ impl LoopClient {
     ) -> LoopStream {
         LoopStream {
             client: self.clone(),
-            key: next_key(),
+            key: self.context.registry.next_key(),
             start: RefCell::new(Some(prepared)),
             ack_timeout,
             closed: Cell::new(false),
@@ -454,10 +494,10 @@ impl LoopClient {
             let next = pool.borrow_mut().state.release(conn.take(), Instant::now());
             self.start_reaper();
             let Some(key) = next else { return };
-            if !SENDS.with(|s| s.borrow().contains_key(&key)) {
+            if !self.context.registry.sends.borrow().contains_key(&key) {
                 continue; // gone already: the slot goes to the next one
             }
-            match step(key, Event::SlotFree) {
+            match step(&self.context, key, Event::SlotFree) {
                 // The waiting send holds the slot now.
                 None => return,
                 // It failed at once (its slot is free again): settle it, try the next one.
@@ -475,7 +515,7 @@ impl LoopClient {
         if pool.reaper.is_some() || pool.state.idle_count() == 0 {
             return;
         }
-        if let Ok(timer) = self.lp.timer() {
+        if let Ok(timer) = self.context.lp.timer() {
             let period = (pool.state.idle_timeout() / 2)
                 .max(Duration::from_millis(50))
                 .as_millis() as u64;
@@ -489,7 +529,7 @@ impl LoopClient {
 
 impl Drop for LoopClient {
     fn drop(&mut self) {
-        let _ = CLIENTS.try_with(|c| c.borrow_mut().remove(&self.key));
+        self.context.registry.clients.borrow_mut().remove(&self.key);
         // SAFETY: the reference and async context were created for `env` in `new` and are released once,
         // here, on the JS thread.
         unsafe {
@@ -637,15 +677,16 @@ impl LoopStream {
                     }),
                 };
                 let send = Rc::new(RefCell::new(send));
-                STREAMS.with(|s| s.borrow_mut().insert(self.key, send));
-                stream_step(self.key, Event::Start, true);
+                let context = &self.client.context;
+                context.registry.streams.borrow_mut().insert(self.key, send);
+                stream_step(context, self.key, Event::Start, true);
             }
-            None => match STREAMS.with(|s| s.borrow().get(&self.key).cloned()) {
+            None => match self.client.context.registry.stream(self.key) {
                 Some(cell) => {
                     if let Some(part) = cell.borrow_mut().stream.as_mut() {
                         part.waiting.push_back(deferred);
                     }
-                    stream_step(self.key, Event::Resume, true);
+                    stream_step(&self.client.context, self.key, Event::Resume, true);
                 }
                 None => at_once(Ok(None)),
             },
@@ -658,7 +699,14 @@ impl LoopStream {
     pub(crate) fn close(&self) {
         self.closed.set(true);
         self.start.borrow_mut().take();
-        let Some(cell) = STREAMS.with(|s| s.borrow_mut().remove(&self.key)) else {
+        let removed = self
+            .client
+            .context
+            .registry
+            .streams
+            .borrow_mut()
+            .remove(&self.key);
+        let Some(cell) = removed else {
             return;
         };
         let done = cell
@@ -675,17 +723,20 @@ impl Drop for LoopStream {
     /// Garbage collected: close the connection. A `next()` still waiting (nobody can await
     /// it any more) is left unsettled: a finalizer must not run JS.
     fn drop(&mut self) {
-        let gone = STREAMS
-            .try_with(|s| s.borrow_mut().remove(&self.key))
-            .ok()
-            .flatten();
+        let gone = self
+            .client
+            .context
+            .registry
+            .streams
+            .borrow_mut()
+            .remove(&self.key);
         drop(gone);
     }
 }
 
-/// Advance send `key` by `event`; `Some` when it finished (already removed from `SENDS`).
-fn step(key: usize, event: Event) -> Option<Done> {
-    let cell = SENDS.with(|s| s.borrow().get(&key).cloned())?;
+/// Advance send `key` by `event`; `Some` when it finished (already removed from the registry).
+fn step(context: &EnvContext, key: usize, event: Event) -> Option<Done> {
+    let cell = context.registry.send(key)?;
     let outcome = {
         let mut send = cell.borrow_mut();
         match send.on_guarded(event) {
@@ -693,26 +744,26 @@ fn step(key: usize, event: Event) -> Option<Done> {
             Err(outcome) => send.finish(outcome),
         }
     };
-    SENDS.with(|s| s.borrow_mut().remove(&key));
+    context.registry.sends.borrow_mut().remove(&key);
     Some(outcome)
 }
 
 /// A libuv event for send or stream `key`.
-fn advance(key: usize, event: Event) {
-    if SENDS.with(|s| s.borrow().contains_key(&key)) {
-        if let Some(done) = step(key, event) {
+fn advance(context: &EnvContext, key: usize, event: Event) {
+    if context.registry.sends.borrow().contains_key(&key) {
+        if let Some(done) = step(context, key, event) {
             done.deliver();
         }
     } else {
-        stream_step(key, event, false);
+        stream_step(context, key, event, false);
     }
 }
 
 /// Advance stream `key` by `event` and resolve what it produced: frames for the waiting
 /// `next()` calls and, when it ended, its outcome. `in_js`: called from a JS call (`next()`,
 /// `close()`), where Node runs the microtasks itself when the call returns.
-fn stream_step(key: usize, event: Event, in_js: bool) {
-    let Some(cell) = STREAMS.with(|s| s.borrow().get(&key).cloned()) else {
+fn stream_step(context: &EnvContext, key: usize, event: Event, in_js: bool) {
+    let Some(cell) = context.registry.stream(key) else {
         return;
     };
     let (client, ready, done) = {
@@ -727,7 +778,7 @@ fn stream_step(key: usize, event: Event, in_js: bool) {
         (send.client.clone(), ready, done)
     };
     let end = done.map(|done| {
-        STREAMS.with(|s| s.borrow_mut().remove(&key));
+        context.registry.streams.borrow_mut().remove(&key);
         (
             done.stream.unwrap_or_default().waiting,
             done.outcome.map(Some),
@@ -739,32 +790,13 @@ fn stream_step(key: usize, event: Event, in_js: bool) {
 }
 
 /// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
-fn finish(key: usize, outcome: Result<Ack, Failure>) {
-    let Some(cell) = SENDS.with(|s| s.borrow_mut().remove(&key)) else {
+fn finish(context: &EnvContext, key: usize, outcome: Result<Ack, Failure>) {
+    let removed = context.registry.sends.borrow_mut().remove(&key);
+    let Some(cell) = removed else {
         return;
     };
     let done = cell.borrow_mut().finish(outcome);
     done.deliver();
-}
-
-/// Environment teardown (see `uv.rs`): take every pending send, to drop once their handles
-/// are closed. Their Promises are never settled: nothing is left to run them.
-pub(crate) fn take_all() -> Vec<Rc<RefCell<LoopSend>>> {
-    let mut all: Vec<_> = SENDS.with(|s| s.borrow_mut().drain().map(|(_, send)| send).collect());
-    all.extend(STREAMS.with(|s| {
-        s.borrow_mut()
-            .drain()
-            .map(|(_, send)| send)
-            .collect::<Vec<_>>()
-    }));
-    all
-}
-
-/// Abort send `key` (AbortSignal): close its connection now.
-pub(crate) fn abort(key: usize) {
-    if SENDS.with(|s| s.borrow().contains_key(&key)) {
-        finish(key, Err(Failure::unsent(MllpError::Aborted)));
-    }
 }
 
 /// A pooled connection's own poll handle fired (its key is the connection's token). On an
@@ -777,21 +809,21 @@ unsafe extern "C" fn on_poll(
 ) {
     no_unwind(|| {
         // SAFETY: `handle` is the poll handle libuv passed to this callback.
-        let token = unsafe { uv::key_of(handle) } as u64;
-        on_ready(token, 0);
+        if let Some((context, token)) = unsafe { EnvContext::of_handle(handle) } {
+            on_ready(context, token as u64);
+        }
     });
 }
 
-/// Every reactor event of this thread arrives here.
-fn on_ready(token: u64, _events: u32) {
-    match CONNS.with(|c| c.borrow().get(&token).copied()) {
-        Some(Owner::Send(key)) => advance(key, Event::Ready),
+/// Every readiness event of an environment's sockets arrives here (`token`: the connection's).
+pub(crate) fn on_ready(context: &EnvContext, token: u64) {
+    let owner = context.registry.conns.borrow().get(&token).copied();
+    match owner {
+        Some(Owner::Send(key)) => advance(context, key, Event::Ready),
         // Input on an idle pooled connection: closed by the receiver, or bytes nobody
         // asked for. Either way it can no longer be trusted.
         Some(Owner::Idle(client)) => {
-            if let Some(client) =
-                CLIENTS.with(|c| c.borrow().get(&client).and_then(|w| w.upgrade()))
-            {
+            if let Some(client) = context.registry.client(client) {
                 client.drop_idle(token);
             }
         }
@@ -802,8 +834,9 @@ fn on_ready(token: u64, _events: u32) {
 unsafe extern "C" fn on_timer(handle: *mut c_void) {
     no_unwind(|| {
         // SAFETY: `handle` is the timer handle libuv passed to this callback.
-        let key = unsafe { uv::key_of(handle) };
-        advance(key, Event::Timer);
+        if let Some((context, key)) = unsafe { EnvContext::of_handle(handle) } {
+            advance(context, key, Event::Timer);
+        }
     });
 }
 
@@ -811,8 +844,10 @@ unsafe extern "C" fn on_timer(handle: *mut c_void) {
 unsafe extern "C" fn on_reap(handle: *mut c_void) {
     no_unwind(|| {
         // SAFETY: `handle` is the timer handle libuv passed to this callback.
-        let key = unsafe { uv::key_of(handle) };
-        let Some(client) = CLIENTS.with(|c| c.borrow().get(&key).and_then(|w| w.upgrade())) else {
+        let Some((context, key)) = (unsafe { EnvContext::of_handle(handle) }) else {
+            return;
+        };
+        let Some(client) = context.registry.client(key) else {
             return;
         };
         let expired = match &client.pool {
@@ -899,7 +934,7 @@ impl LoopSend {
                 Want::AwaitReset => {
                     // Not watched meanwhile: the socket stays readable (end of stream).
                     if let Some(conn) = self.conn.as_mut() {
-                        conn.unwatch();
+                        conn.pause();
                     }
                     return self.arm();
                 }
@@ -1035,10 +1070,9 @@ impl LoopSend {
             Err(e) => return Err(e),
         }
         self.conn = Some(LoopConn::new(
-            &self.client.lp,
+            &self.client.context,
             socket.into(),
             Owner::Send(self.key),
-            self.pooled,
         )?);
         Ok(())
     }
@@ -1064,7 +1098,7 @@ impl LoopSend {
             .conn
             .as_mut()
             .ok_or_else(|| Err(internal("waiting without a connection")))?;
-        match conn.watch(&self.client.reactor, events) {
+        match conn.watch(events) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let want = self.ex.failed(e, Instant::now());
@@ -1081,7 +1115,7 @@ impl LoopSend {
         }
         self.armed = None;
         if let Some(conn) = self.conn.as_mut() {
-            conn.pause(&self.client.reactor);
+            conn.pause();
         }
         Ok(())
     }
@@ -1093,7 +1127,7 @@ impl LoopSend {
             return Ok(());
         }
         if self.timer.is_none() {
-            match self.client.lp.timer() {
+            match self.client.context.lp.timer() {
                 Ok(timer) => {
                     timer.set_key(self.key);
                     self.timer = Some(timer);
@@ -1207,8 +1241,8 @@ fn settle_deferred(
 /// path) always 0.
 #[napi_derive::napi(js_name = "__eventLoopStreamsForTests")]
 #[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
-pub fn event_loop_streams_for_tests() -> u32 {
-    STREAMS.with(|s| s.borrow().len() as u32)
+pub fn event_loop_streams_for_tests(env: &napi::Env) -> u32 {
+    EnvContext::of(env.raw()).map_or(0, |context| context.registry.streams.borrow().len() as u32)
 }
 
 /// After the peer's end of stream: whether a reset came too (our bytes reached a socket
@@ -1223,31 +1257,32 @@ fn internal(what: &str) -> Failure {
     )))
 }
 
-thread_local! {
-    static PANIC_TIMER: RefCell<Option<Handle>> = const { RefCell::new(None) };
-}
-
 /// Test hook (not part of the public API): a libuv timer whose callback panics, to prove
 /// that a panic in an event-loop callback is caught there instead of aborting the process.
 /// Returns false where there is no libuv loop (call it on Node only).
 #[napi_derive::napi(js_name = "__panicOnEventLoopForTests")]
 #[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
 pub fn panic_on_event_loop_for_tests(env: &napi::Env) -> napi::Result<bool> {
-    let Some(lp) = Loop::of(env.raw()) else {
+    let Some(context) = EnvContext::of(env.raw()) else {
         return Ok(false);
     };
-    let timer = lp
+    let timer = context
+        .lp
         .timer()
         .map_err(|e| napi::Error::from_reason(e.to_string()))?;
     timer.timer_start(1, 0, panicking_timer);
-    PANIC_TIMER.with(|t| *t.borrow_mut() = Some(timer));
+    *context.panic_timer.borrow_mut() = Some(timer);
     Ok(true)
 }
 
 #[cfg_attr(test, allow(dead_code))] // registered with napi; unused in unit tests
-unsafe extern "C" fn panicking_timer(_handle: *mut c_void) {
+unsafe extern "C" fn panicking_timer(handle: *mut c_void) {
     no_unwind(|| {
-        PANIC_TIMER.with(|t| t.borrow_mut().take());
+        // SAFETY: `handle` is the timer handle libuv passed to this callback.
+        if let Some((context, _)) = unsafe { EnvContext::of_handle(handle) } {
+            let timer = context.panic_timer.borrow_mut().take();
+            drop(timer);
+        }
         if std::hint::black_box(true) {
             panic!("deliberate panic on the event loop for tests");
         }

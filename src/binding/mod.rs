@@ -8,6 +8,8 @@ mod ack_for_tests;
 mod charset;
 mod client;
 #[cfg(all(feature = "event-loop", target_os = "linux"))]
+mod context;
+#[cfg(all(feature = "event-loop", target_os = "linux"))]
 mod loop_client;
 #[cfg(not(all(feature = "event-loop", target_os = "linux")))]
 #[path = "no_loop.rs"]

@@ -41,6 +41,10 @@ impl LoopClient {
         match *self {}
     }
 
+    pub(crate) fn abort(&self, _key: usize) {
+        match *self {}
+    }
+
     pub(crate) fn stream(
         self: &Rc<Self>,
         _prepared: Result<Prepared, MllpError>,
@@ -67,8 +71,6 @@ impl LoopStream {
         match *self.client {}
     }
 }
-
-pub(crate) fn abort(_key: usize) {}
 
 /// Test hook, as on Linux: no stream runs on an event loop here.
 #[napi_derive::napi(js_name = "__eventLoopStreamsForTests")]

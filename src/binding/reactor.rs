@@ -1,161 +1,161 @@
-//! One epoll set per JS thread for the event-loop sends, watched by libuv through a single
-//! poll handle on the epoll fd itself.
+//! How the event-loop path learns that a socket is ready. Two ways, chosen once per process
+//! (`GLION_MLLP_REACTOR`, see `kind`), measured against each other in `bench/README.md`
+//! ("Event-loop reactor A/B"): mio is the one in use; uv-poll is kept, small, only so that
+//! the A/B can be run again.
 //!
-//! Why not a libuv poll handle per socket: `uv_poll_init` checks the fd with an epoll
-//! ADD+DEL and an ioctl, `uv_poll_start` always DELs and re-ADDs, and closing DELs again:
-//! five epoll_ctl calls and an ioctl per connection, measured as the largest avoidable cost
-//! of a connection-per-message send (issue 7). Here a socket costs one `epoll_ctl(ADD)`, and
-//! closing the socket removes it. libuv sees the epoll fd readable whenever one of ours is
-//! ready; `on_ready` then drains our set without blocking.
+//! - `Kind::Mio`: one `mio::Poll` per environment (epoll on Linux, kqueue on macOS), watched
+//!   by libuv through a single poll handle on the Poll's own fd. A socket costs one
+//!   `epoll_ctl(ADD)` and closing it removes it. mio registrations are edge-triggered: the
+//!   driver reads and writes until `WouldBlock`, and a paused stream tries a read when it
+//!   resumes.
+//! - `Kind::UvPoll`: one libuv poll handle per socket (`uv_poll_init_socket`, level-triggered):
+//!   no second readiness set, but libuv checks the fd with an epoll ADD+DEL and an ioctl at
+//!   init, DELs and re-ADDs on every `uv_poll_start` and DELs at close.
 //!
 //! The poll handle is unref'd: pending sends keep the process alive through their deadline
 //! timers, idle pooled connections must not.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::ffi::{c_int, c_void};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use super::uv::{Handle, LeakAtExit, Loop, READABLE};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
 
-pub const IN: u32 = libc::EPOLLIN as u32;
-pub const OUT: u32 = libc::EPOLLOUT as u32;
+use super::context::EnvContext;
+use super::uv::{Handle, Loop, READABLE};
 
-/// What a ready socket is handed to: its token and the epoll events.
-pub type Dispatch = fn(token: u64, events: u32);
+pub const IN: u32 = 1;
+pub const OUT: u32 = 2;
 
-pub struct Reactor {
-    /// Kept only to be closed with the reactor, before the epoll fd (field order): libuv
-    /// must stop watching an fd before it is closed.
-    _poll: Handle,
-    epoll: OwnedFd,
-    /// Tokens of the sockets in the set. With exactly one, a wake-up can only be for it, and
-    /// `on_ready` skips the `epoll_wait` (one connection at a time is the common case).
-    members: RefCell<HashSet<u64>>,
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Mio,
+    UvPoll,
 }
 
-thread_local! {
-    static REACTOR: LeakAtExit<Option<(Rc<Reactor>, Dispatch)>> = const { LeakAtExit(RefCell::new(None)) };
+/// The reactor this process uses: `GLION_MLLP_REACTOR=mio|uv-poll`, read once; `mio` unless
+/// told otherwise (`uv-poll`: the A/B alternative, see the module comment).
+pub fn kind() -> Kind {
+    static KIND: OnceLock<Kind> = OnceLock::new();
+    *KIND.get_or_init(|| match std::env::var("GLION_MLLP_REACTOR").as_deref() {
+        Ok("uv-poll") => Kind::UvPoll,
+        _ => Kind::Mio,
+    })
+}
+
+/// The libuv events (`uv::READABLE`/`WRITABLE`) for `IN`/`OUT`.
+pub fn uv_events(events: u32) -> c_int {
+    if events & OUT != 0 {
+        super::uv::WRITABLE
+    } else {
+        READABLE
+    }
+}
+
+/// Events handed out per `poll` call: the array of tokens copied out of them lives on the
+/// stack, so an event costs no allocation.
+const BATCH: usize = 64;
+
+pub struct Reactor {
+    /// Kept only to be closed with the reactor, before the Poll's fd (field order): libuv
+    /// must stop watching an fd before it is closed.
+    _watch: Handle,
+    /// Borrowed mutably only to collect ready tokens, never while they are dispatched.
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
 }
 
 impl Reactor {
-    /// This thread's reactor, created on first use; `dispatch` receives every event.
-    pub fn get(lp: &Loop, dispatch: Dispatch) -> io::Result<Rc<Reactor>> {
-        if let Some(reactor) = REACTOR.with(|r| r.borrow().as_ref().map(|(r, _)| r.clone())) {
-            return Ok(reactor);
-        }
-        // SAFETY: plain system call; the result is checked.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a new epoll fd owned by nobody else.
-        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
-        let poll = lp.poll(epoll.as_raw_fd())?;
-        poll.unref();
-        let status = poll.poll_start(READABLE, on_ready);
+    pub fn new(lp: &Rc<Loop>) -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let watch = lp.poll(poll.as_raw_fd())?;
+        watch.unref();
+        let status = watch.poll_start(READABLE, on_ready);
         if status != 0 {
             return Err(io::Error::from_raw_os_error(-status));
         }
-        let reactor = Rc::new(Reactor {
-            _poll: poll,
-            epoll,
-            members: RefCell::new(HashSet::new()),
-        });
-        REACTOR.with(|r| *r.borrow_mut() = Some((reactor.clone(), dispatch)));
-        Ok(reactor)
+        Ok(Reactor {
+            _watch: watch,
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(BATCH)),
+        })
     }
 
-    /// Watch `fd` for `events`, reported with `token`.
+    /// Watch `fd` for `events` (`IN`/`OUT`), reported with `token`.
     pub fn add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, token, events)?;
-        self.members.borrow_mut().insert(token);
-        Ok(())
+        self.poll.borrow().registry().register(
+            &mut SourceFd(&fd),
+            Token(token as usize),
+            interest(events),
+        )
     }
 
-    /// `token`'s socket is about to be closed (closing removes it from the set).
-    pub fn forget(&self, token: u64) {
-        self.members.borrow_mut().remove(&token);
-    }
-
-    /// Stop watching `fd` for now (a stream whose consumer has not asked for the next frame:
-    /// level-triggered, a readable socket left in the set would wake the loop again and again).
-    pub fn remove(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.members.borrow_mut().remove(&token);
-        self.ctl(libc::EPOLL_CTL_DEL, fd, token, 0)
-    }
-
-    /// Change what `fd` is watched for.
+    /// Change what `fd` is watched for (this also reports it again if it is ready now).
     pub fn modify(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, token, events)
+        self.poll.borrow().registry().reregister(
+            &mut SourceFd(&fd),
+            Token(token as usize),
+            interest(events),
+        )
     }
 
-    fn ctl(&self, op: c_int, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
-        let mut event = libc::epoll_event { events, u64: token };
-        // SAFETY: `event` is a local and both fds are open (the socket is owned by its connection).
-        if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) } < 0 {
-            return Err(io::Error::last_os_error());
+    /// Stop watching `fd` for now (a stream whose consumer has not asked for the next frame).
+    /// A socket about to be closed needs no call: closing it removes it from the set.
+    pub fn remove(&self, fd: RawFd) -> io::Result<()> {
+        self.poll.borrow().registry().deregister(&mut SourceFd(&fd))
+    }
+
+    /// The tokens of the sockets ready now (up to `BATCH`), without waiting.
+    fn ready(&self, tokens: &mut [u64; BATCH]) -> usize {
+        let mut events = self.events.borrow_mut();
+        if self
+            .poll
+            .borrow_mut()
+            .poll(&mut events, Some(Duration::ZERO))
+            .is_err()
+        {
+            return 0;
         }
-        Ok(())
+        let mut n = 0;
+        for (slot, event) in tokens.iter_mut().zip(events.iter()) {
+            *slot = event.token().0 as u64;
+            n += 1;
+        }
+        n
     }
 }
 
-/// This thread's reactor, if one was made.
-pub fn current() -> Option<Rc<Reactor>> {
-    REACTOR
-        .try_with(|r| r.borrow().as_ref().map(|(r, _)| r.clone()))
-        .ok()
-        .flatten()
+fn interest(events: u32) -> Interest {
+    match (events & IN != 0, events & OUT != 0) {
+        (true, true) => Interest::READABLE | Interest::WRITABLE,
+        (false, true) => Interest::WRITABLE,
+        _ => Interest::READABLE,
+    }
 }
 
-/// Environment teardown: forget this thread's reactor (its handle is closed by `uv.rs`).
-pub fn take() -> Option<Rc<Reactor>> {
-    REACTOR.with(|r| r.borrow_mut().take().map(|(r, _)| r))
-}
-
-const BATCH: usize = 64;
-
-unsafe extern "C" fn on_ready(_handle: *mut c_void, _status: c_int, _events: c_int) {
+unsafe extern "C" fn on_ready(handle: *mut c_void, _status: c_int, _events: c_int) {
     super::no_unwind(|| {
-        let Some((reactor, dispatch)) = REACTOR.with(|r| r.borrow().clone()) else {
+        // SAFETY: `handle` is the poll handle libuv passed to this callback.
+        let Some((context, _)) = (unsafe { EnvContext::of_handle(handle) }) else {
             return;
         };
-        let only = {
-            let members = reactor.members.borrow();
-            if members.len() == 1 {
-                members.iter().next().copied()
-            } else {
-                None
-            }
-        };
-        if let Some(token) = only {
-            // Handlers treat a wake-up as a hint and find out from the socket itself.
-            dispatch(token, 0);
+        let Some(reactor) = context.current_reactor() else {
             return;
-        }
+        };
+        let mut tokens = [0u64; BATCH];
         loop {
-            let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
-            // SAFETY: `events` is a local array of `BATCH` entries and the epoll fd is owned by the reactor;
-            // timeout 0 never blocks.
-            let n = unsafe {
-                libc::epoll_wait(
-                    reactor.epoll.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    BATCH as c_int,
-                    0,
-                )
-            };
-            if n <= 0 {
-                return;
-            }
             // Copied out first: a dispatched event may run JS that opens or closes sockets.
-            for event in &events[..n as usize] {
-                let (token, flags) = (event.u64, event.events);
-                dispatch(token, flags);
+            let n = reactor.ready(&mut tokens);
+            for &token in &tokens[..n] {
+                // Handlers treat a wake-up as a hint and find out from the socket itself.
+                super::loop_client::on_ready(context, token);
             }
-            if (n as usize) < BATCH {
+            if n < BATCH {
                 return;
             }
         }

@@ -6,15 +6,17 @@
 //! in a hand-written `node:net` client, with the framing and ACK checks still in Rust.
 //!
 //! Only Node has a real libuv loop behind `napi_get_uv_event_loop` (Bun and Deno do not), so
-//! the functions are looked up at run time and the JS layer asks for this path only on Node.
-//! Handles are allocated with `uv_handle_size` and reached only through libuv functions: no
-//! struct layout is assumed. Every open handle is recorded per thread, and an environment
-//! cleanup hook closes what is left when a worker thread or the process ends, as libuv
-//! requires before its loop can close.
+//! the functions are looked up at run time, and Rust decides (`Loop::of`) whether this path
+//! exists. Handles are allocated with `uv_handle_size` (after a small header of ours) and
+//! reached only through libuv functions: no struct layout is assumed. Every open handle is
+//! recorded in its `Loop` (one per napi environment, in its `EnvContext`), whose cleanup
+//! closes what is left when a worker thread or the process ends, as libuv requires before
+//! its loop can close.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr};
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use napi::sys;
@@ -27,12 +29,13 @@ const UV_TIMER: c_int = 13;
 
 pub type PollCallback = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 pub type TimerCallback = unsafe extern "C" fn(handle: *mut c_void);
-type CloseCallback = unsafe extern "C" fn(handle: *mut c_void);
+pub type CloseCallback = unsafe extern "C" fn(handle: *mut c_void);
 
 struct Api {
     handle_size: unsafe extern "C" fn(c_int) -> usize,
     poll_init_socket: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
     poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCallback) -> c_int,
+    poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
     timer_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
     timer_start: unsafe extern "C" fn(*mut c_void, TimerCallback, u64, u64) -> c_int,
     timer_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
@@ -64,6 +67,7 @@ fn api() -> Option<&'static Api> {
             handle_size: load!(c"uv_handle_size"),
             poll_init_socket: load!(c"uv_poll_init_socket"),
             poll_start: load!(c"uv_poll_start"),
+            poll_stop: load!(c"uv_poll_stop"),
             timer_init: load!(c"uv_timer_init"),
             timer_start: load!(c"uv_timer_start"),
             timer_stop: load!(c"uv_timer_stop"),
@@ -77,12 +81,23 @@ fn api() -> Option<&'static Api> {
     .as_ref()
 }
 
-/// The event loop of the calling JS thread, when libuv is really there.
-#[derive(Clone, Copy)]
+/// The event loop of one napi environment (its JS thread), when libuv is really there, and
+/// the handles opened on it that are not closed yet.
 pub struct Loop {
     raw: *mut c_void,
     api: &'static Api,
+    /// Handles opened on this loop and not closed yet: address -> generation.
+    live: RefCell<HashMap<usize, u64>>,
+    next_generation: Cell<u64>,
+    /// What every handle's `data` points to (the environment's context, see `context.rs`),
+    /// so that callbacks, which get no `napi_env`, find it.
+    context: Cell<*const c_void>,
 }
+
+/// Each handle's allocation starts with this header (16 bytes keep the handle 16-aligned):
+/// the key its callbacks are for (a send, a client, a connection), never a pointer to Rust
+/// memory, so a late callback for something finished finds nothing.
+const HEADER: usize = 16;
 
 impl Loop {
     /// `None` unless the host is Node (not Bun or Deno, which export libuv-named symbols or
@@ -99,60 +114,80 @@ impl Loop {
         if status != sys::Status::napi_ok || raw.is_null() {
             return None;
         }
-        install_cleanup_hook(env);
         Some(Loop {
             raw: raw.cast(),
             api,
+            live: RefCell::new(HashMap::new()),
+            next_generation: Cell::new(0),
+            context: Cell::new(std::ptr::null()),
         })
     }
 
+    /// Set what every handle's `data` points to (before the first handle is opened).
+    pub fn set_context(&self, context: *const c_void) {
+        self.context.set(context);
+    }
+
     fn handle(
-        &self,
+        self: &Rc<Self>,
         kind: c_int,
         init: impl FnOnce(*mut c_void) -> c_int,
     ) -> std::io::Result<Handle> {
         // SAFETY: `handle_size` is libuv's own, resolved by `api()`; it only reads `kind`.
         let size = unsafe { (self.api.handle_size)(kind) };
         // SAFETY: plain allocation; a null result is checked below.
-        let ptr = unsafe { libc::calloc(1, size) };
-        if ptr.is_null() {
+        let base = unsafe { libc::calloc(1, HEADER + size) };
+        if base.is_null() {
             return Err(std::io::Error::from(std::io::ErrorKind::OutOfMemory));
         }
+        // SAFETY: `base` has `HEADER + size` bytes: the handle is the `size` bytes after the header.
+        let ptr = unsafe { base.cast::<u8>().add(HEADER) }.cast::<c_void>();
         let status = init(ptr);
         if status != 0 {
-            // SAFETY: `ptr` came from `calloc` above and was never handed to libuv (its init failed).
-            unsafe { libc::free(ptr) };
+            // SAFETY: `base` came from `calloc` above and was never handed to libuv (its init failed).
+            unsafe { libc::free(base) };
             return Err(std::io::Error::from_raw_os_error(-status));
         }
-        let generation = NEXT_GENERATION.with(|g| {
-            let generation = g.get().wrapping_add(1);
-            g.set(generation);
-            generation
-        });
-        LIVE.with(|live| live.borrow_mut().insert(ptr as usize, generation));
+        // SAFETY: `ptr` is an initialized handle; set_data only stores the pointer.
+        unsafe { (self.api.set_data)(ptr, self.context.get().cast_mut()) };
+        let generation = self.next_generation.get().wrapping_add(1);
+        self.next_generation.set(generation);
+        self.live.borrow_mut().insert(ptr as usize, generation);
         Ok(Handle {
             ptr,
             generation,
-            lp: self.raw,
-            api: self.api,
+            lp: self.clone(),
         })
     }
 
     /// A poll handle watching `fd` (not started).
-    pub fn poll(&self, fd: c_int) -> std::io::Result<Handle> {
+    pub fn poll(self: &Rc<Self>, fd: c_int) -> std::io::Result<Handle> {
         // SAFETY: `ptr` is a zeroed allocation of `uv_handle_size(UV_POLL)` bytes and `self.raw` this
-        // thread's live loop.
+        // environment's live loop.
         self.handle(UV_POLL, |ptr| unsafe {
             (self.api.poll_init_socket)(self.raw, ptr, fd)
         })
     }
 
-    pub fn timer(&self) -> std::io::Result<Handle> {
+    pub fn timer(self: &Rc<Self>) -> std::io::Result<Handle> {
         // SAFETY: `ptr` is a zeroed allocation of `uv_handle_size(UV_TIMER)` bytes and `self.raw` this
-        // thread's live loop.
+        // environment's live loop.
         self.handle(UV_TIMER, |ptr| unsafe {
             (self.api.timer_init)(self.raw, ptr)
         })
+    }
+
+    /// Environment teardown: close every handle still open; `closed` is called for each
+    /// once libuv is done with it (after freeing it). Returns how many were closed. Their
+    /// `Handle`s, dropped later, close nothing twice.
+    pub fn close_all(&self, closed: CloseCallback) -> usize {
+        let handles: Vec<usize> = self.live.borrow_mut().drain().map(|(ptr, _)| ptr).collect();
+        for &ptr in &handles {
+            // SAFETY: every address in `live` is an open handle of this loop (drained above, so closed
+            // once); `closed` is given the handle and frees it with `free_closed`.
+            unsafe { (self.api.close)(ptr as *mut c_void, Some(closed)) };
+        }
+        handles.len()
     }
 }
 
@@ -210,20 +245,20 @@ pub struct Handle {
     /// may be allocated to a new handle at the same address, which must not pass for this one.
     generation: u64,
     /// The loop it belongs to.
-    lp: *mut c_void,
-    api: &'static Api,
+    lp: Rc<Loop>,
 }
 
 impl Handle {
-    /// A number handed back to the callbacks (an index, never a pointer to Rust memory).
+    /// The key handed back to the callbacks (see `HEADER`).
     pub fn set_key(&self, key: usize) {
-        // SAFETY: `self.ptr` is an initialized handle: set_data only stores the pointer-sized value.
-        unsafe { (self.api.set_data)(self.ptr, key as *mut c_void) }
+        // SAFETY: `self.ptr` is preceded by its `HEADER`, part of the same allocation, which
+        // lives until libuv closed the handle (after this `Handle` is gone).
+        unsafe { self.ptr.cast::<usize>().sub(1).write(key) }
     }
 
     /// False once the environment cleanup hook closed it (the memory is gone then).
     fn live(&self) -> bool {
-        LIVE.with(|live| live.borrow().get(&(self.ptr as usize)) == Some(&self.generation))
+        self.lp.live.borrow().get(&(self.ptr as usize)) == Some(&self.generation)
     }
 
     /// Start (or change the events of) a poll handle. Returns libuv's status (0 = ok).
@@ -232,7 +267,15 @@ impl Handle {
             return -libc::EBADF;
         }
         // SAFETY: `live()` says the handle is open (not closed by the cleanup hook) and this generation's.
-        unsafe { (self.api.poll_start)(self.ptr, events, cb) }
+        unsafe { (self.lp.api.poll_start)(self.ptr, events, cb) }
+    }
+
+    /// Stop a poll handle until the next `poll_start`.
+    pub fn poll_stop(&self) {
+        if self.live() {
+            // SAFETY: the handle is live (checked above) and a poll handle.
+            unsafe { (self.lp.api.poll_stop)(self.ptr) };
+        }
     }
 
     /// Start (or restart) a timer `ms` from now. libuv counts from the time it cached at the
@@ -240,10 +283,10 @@ impl Handle {
     /// being built): refresh it first, or the deadline fires early.
     pub fn timer_start(&self, ms: u64, repeat: u64, cb: TimerCallback) {
         if self.live() {
-            // SAFETY: the handle is live (checked above) and a timer; `self.lp` is its loop.
+            // SAFETY: the handle is live (checked above) and a timer; `self.lp.raw` is its loop.
             unsafe {
-                (self.api.update_time)(self.lp);
-                (self.api.timer_start)(self.ptr, cb, ms, repeat)
+                (self.lp.api.update_time)(self.lp.raw);
+                (self.lp.api.timer_start)(self.ptr, cb, ms, repeat)
             };
         }
     }
@@ -251,7 +294,7 @@ impl Handle {
     pub fn timer_stop(&self) {
         if self.live() {
             // SAFETY: the handle is live (checked above) and a timer.
-            unsafe { (self.api.timer_stop)(self.ptr) };
+            unsafe { (self.lp.api.timer_stop)(self.ptr) };
         }
     }
 
@@ -259,133 +302,60 @@ impl Handle {
     pub fn unref(&self) {
         if self.live() {
             // SAFETY: the handle is live (checked above).
-            unsafe { (self.api.unref)(self.ptr) }
+            unsafe { (self.lp.api.unref)(self.ptr) }
         }
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // Already closed by the environment cleanup hook when it is no longer recorded; and
-        // when this thread's locals are being destroyed (process exit) there is no loop to
-        // close it on.
-        let ours = LIVE.try_with(|live| {
-            let mut live = live.borrow_mut();
+        // Already closed by the environment cleanup hook when it is no longer recorded.
+        let ours = {
+            let mut live = self.lp.live.borrow_mut();
             let ours = live.get(&(self.ptr as usize)) == Some(&self.generation);
             if ours {
                 live.remove(&(self.ptr as usize));
             }
             ours
-        });
-        if ours.unwrap_or(false) {
-            // SAFETY: this generation of the handle was still open, and was just removed from `LIVE`: it is
+        };
+        if ours {
+            // SAFETY: this generation of the handle was still open, and was just removed from `live`: it is
             // closed exactly once; `free_handle` frees it when libuv is done.
-            unsafe { (self.api.close)(self.ptr, Some(free_handle)) };
+            unsafe { (self.lp.api.close)(self.ptr, Some(free_handle)) };
         }
     }
 }
 
-/// A thread-local value that is leaked, not dropped, when the thread's locals are destroyed.
-/// On `process.exit()` glibc runs the main thread's TLS destructors inside `exit()`:
-/// dropping a pending send then would close libuv handles and release napi references
-/// while Node is shutting down (and touch other thread locals already gone). Worker threads
-/// never get here with anything left: the environment cleanup hook takes it first.
-pub struct LeakAtExit<T: Default>(pub RefCell<T>);
-
-impl<T: Default> Drop for LeakAtExit<T> {
-    fn drop(&mut self) {
-        std::mem::forget(std::mem::take(self.0.get_mut()));
-    }
-}
-
-impl<T: Default> std::ops::Deref for LeakAtExit<T> {
-    type Target = RefCell<T>;
-    fn deref(&self) -> &RefCell<T> {
-        &self.0
-    }
-}
-
-/// The key a callback's handle carries (see `Handle::set_key`).
+/// What a callback's handle carries: its `data` (the environment's context, see
+/// `Loop::set_context`) and its key (see `Handle::set_key`).
 ///
 /// # Safety
-/// `handle` must be a handle passed to a libuv callback.
-pub unsafe fn key_of(handle: *mut c_void) -> usize {
-    match api() {
-        // SAFETY: the caller passes a handle libuv gave its callback (the function's contract).
-        Some(api) => unsafe { (api.get_data)(handle) as usize },
-        None => usize::MAX,
+/// `handle` must be a handle passed to a libuv callback (opened by `Loop::handle`).
+pub unsafe fn parts_of(handle: *mut c_void) -> (*const c_void, usize) {
+    let Some(api) = api() else {
+        return (std::ptr::null(), usize::MAX);
+    };
+    // SAFETY: the caller passes a handle libuv gave its callback (the function's contract), which
+    // `Loop::handle` allocated after its `HEADER`.
+    unsafe {
+        (
+            (api.get_data)(handle).cast_const(),
+            handle.cast::<usize>().sub(1).read(),
+        )
     }
+}
+
+/// Free a closed handle's memory (its header included).
+///
+/// # Safety
+/// `handle` must be a handle opened by `Loop::handle` that libuv has finished closing.
+pub unsafe fn free_closed(handle: *mut c_void) {
+    // SAFETY: the handle lies `HEADER` bytes into an allocation made by `calloc` in `Loop::handle`
+    // (the function's contract).
+    unsafe { libc::free(handle.cast::<u8>().sub(HEADER).cast()) };
 }
 
 unsafe extern "C" fn free_handle(handle: *mut c_void) {
-    // SAFETY: libuv calls this once the handle is closed; it was allocated with `calloc` in
-    // `Loop::handle`.
-    unsafe { libc::free(handle) };
-}
-
-thread_local! {
-    /// Handles opened on this thread's loop and not closed yet: address -> generation.
-    static LIVE: RefCell<HashMap<usize, u64>> = RefCell::new(HashMap::new());
-    static NEXT_GENERATION: Cell<u64> = const { Cell::new(0) };
-    static HOOK_INSTALLED: Cell<bool> = const { Cell::new(false) };
-    /// Close callbacks still to come during environment cleanup.
-    static CLOSING: Cell<usize> = const { Cell::new(0) };
-    static CLEANUP_HANDLE: Cell<sys::napi_async_cleanup_hook_handle> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-fn install_cleanup_hook(env: sys::napi_env) {
-    if HOOK_INSTALLED.with(|h| h.replace(true)) {
-        return;
-    }
-    let mut handle = std::ptr::null_mut();
-    // SAFETY: `env` is the calling environment; the hook and its handle out-pointer are valid for the
-    // call.
-    unsafe {
-        sys::napi_add_async_cleanup_hook(env, Some(close_all), std::ptr::null_mut(), &mut handle)
-    };
-}
-
-/// Environment teardown: close every handle still open, then tell Node we are done.
-unsafe extern "C" fn close_all(hook: sys::napi_async_cleanup_hook_handle, _: *mut c_void) {
-    super::no_unwind(|| {
-        HOOK_INSTALLED.with(|h| h.set(false));
-        let sends = super::loop_client::take_all();
-        let reactor = super::reactor::take();
-        let handles: Vec<usize> =
-            LIVE.with(|live| live.borrow_mut().drain().map(|(ptr, _)| ptr).collect());
-        // Their handles are no longer recorded as live: dropping them closes nothing twice.
-        drop(sends);
-        drop(reactor);
-        let Some(api) = api().filter(|_| !handles.is_empty()) else {
-            // SAFETY: `hook` is the handle Node passed to this cleanup hook; removed once.
-            unsafe { sys::napi_remove_async_cleanup_hook(hook) };
-            return;
-        };
-        CLEANUP_HANDLE.with(|h| h.set(hook));
-        CLOSING.with(|c| c.set(handles.len()));
-        for ptr in handles {
-            // SAFETY: every address in `LIVE` is an open handle of this loop (drained above, so closed once);
-            // `closed_at_cleanup` frees it.
-            unsafe { (api.close)(ptr as *mut c_void, Some(closed_at_cleanup)) };
-        }
-    });
-}
-
-unsafe extern "C" fn closed_at_cleanup(handle: *mut c_void) {
-    // SAFETY: libuv calls this once the handle is closed; it was allocated with `calloc` in
-    // `Loop::handle`.
-    unsafe { libc::free(handle) };
-    let left = CLOSING.with(|c| {
-        let left = c.get().saturating_sub(1);
-        c.set(left);
-        left
-    });
-    if left == 0 {
-        let hook = CLEANUP_HANDLE.with(|h| h.replace(std::ptr::null_mut()));
-        if !hook.is_null() {
-            // SAFETY: `hook` is the cleanup-hook handle saved in `close_all`, swapped out so it is removed
-            // once.
-            unsafe { sys::napi_remove_async_cleanup_hook(hook) };
-        }
-    }
+    // SAFETY: libuv calls this once the handle is closed; `Loop::handle` opened it.
+    unsafe { free_closed(handle) };
 }
