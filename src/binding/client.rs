@@ -13,9 +13,7 @@ use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
-use crate::message::{
-    prepare_bytes, prepare_utf8_frame, utf8_frame_buffer, Encoding, Prepared,
-};
+use crate::message::{prepare_bytes, prepare_utf8_frame, utf8_frame_buffer, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
