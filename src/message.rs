@@ -17,9 +17,6 @@ pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 /// bytes that need no change are written from the caller's memory.
 const SHARE_FROM_BYTES: usize = 64 * 1024;
 
-/// How far ahead `frame_checked` searches before it copies: well inside a core's L2 cache.
-const SCAN_WINDOW: usize = 64 * 1024;
-
 /// A message ready for the wire.
 #[derive(Clone)]
 pub struct Prepared {
@@ -148,23 +145,13 @@ fn frame_checked(
     frame.push(START_BLOCK);
     let mut at = 0;
     // Copy runs between line-end and block bytes in bulk; only those bytes need a decision.
-    // The search looks at most SCAN_WINDOW bytes ahead, so that the copy reads what it just
-    // scanned from the cache rather than from memory (`large-8mib` as bytes).
-    while at < message.len() {
-        let window = &message[at..message.len().min(at + SCAN_WINDOW)];
-        match memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, window) {
-            Some(i) => {
-                let i = at + i;
-                frame.extend_from_slice(&message[at..i]);
-                frame.extend_from_slice(line_end(message[i - 1], message[i])?);
-                at = i + 1;
-            }
-            None => {
-                frame.extend_from_slice(window);
-                at += window.len();
-            }
-        }
+    while let Some(i) = memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, &message[at..]) {
+        let i = at + i;
+        frame.extend_from_slice(&message[at..i]);
+        frame.extend_from_slice(line_end(message[i - 1], message[i])?);
+        at = i + 1;
     }
+    frame.extend_from_slice(&message[at..]);
     finish(frame, batch, field_sep, charset, encoding)
 }
 
@@ -461,39 +448,6 @@ mod tests {
                     (Err(w), Err(g)) => assert_eq!(w.to_string(), g.to_string(), "{name} {text:?}"),
                     _ => panic!("{name} {text:?}: {want:?} vs {got:?}"),
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn line_ends_and_block_bytes_across_scan_windows() {
-        let head = b"MSH|^~\\&|||||||ADT|W|P|2.5\r";
-        for at in [
-            SCAN_WINDOW - 2,
-            SCAN_WINDOW - 1,
-            SCAN_WINDOW,
-            SCAN_WINDOW + 1,
-        ] {
-            for end in [&b"\n"[..], b"\r\n", b"\n\n", b"\n\r\n"] {
-                let mut message = head.to_vec();
-                message.resize(at, b'A');
-                message.extend_from_slice(end);
-                message.resize(3 * SCAN_WINDOW, b'B');
-                // The reference: `\r\n` -> `\r`, then a lone `\n` -> `\r`.
-                let text = String::from_utf8(message.clone()).unwrap();
-                let want = text.replace("\r\n", "\r").replace('\n', "\r");
-                let p = prepare_bytes(&message, Encoding::UTF8).unwrap();
-                assert_eq!(p.message(), want.as_bytes(), "at {at} {end:?}");
-                assert_eq!(
-                    in_frame(&text, Encoding::UTF8).unwrap(),
-                    p,
-                    "at {at} {end:?}"
-                );
-                message[at] = END_BLOCK;
-                assert_eq!(
-                    prepare_bytes(&message, Encoding::UTF8).unwrap_err().code(),
-                    "INVALID_INPUT"
-                );
             }
         }
     }
