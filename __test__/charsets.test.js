@@ -239,7 +239,7 @@ test("UTF-16: the checks apply to the text, the bytes are UTF-16 and the ACK is 
   }
 });
 
-test("large strings: the JS shortcut only where exact, Rust encodes the rest", async () => {
+test("large strings in charsets other than UTF-8: ASCII as it is, the rest encoded by Rust", async () => {
   const big = "A".repeat(70 * 1024);
   const cases = [
     ["latin1", `${big}é`, Buffer.concat([ascii(big), hex("e9")])],
@@ -266,6 +266,67 @@ test("large strings: the JS shortcut only where exact, Rust encodes the rest", a
     new MllpClient({ host: "127.0.0.1", port: 1, tls: false, encoding: "ISO IR87" }).send(`${header("BIG")}\rOBX|1|ED|||${big}\x1b`),
     (e) => e.code === "INVALID_INPUT" && /U\+001B/.test(e.message),
   );
+});
+
+test("strings of every shape cross napi once and give the bytes Node's own encoders give (src/binding/client.rs utf8_frame)", async () => {
+  // One-byte (ASCII, Latin-1) and two-byte strings (a char whose low byte is ASCII: U+0141
+  // must not become 0x41), lone and paired surrogates, flat, sliced and concatenated
+  // strings, line ends to normalise in place, at sizes around the 64 KiB the JS layer once
+  // switched at and up to 1 MiB. Expected bytes come from Buffer.from (Node's encoder).
+  const expectUtf8 = (text) => Buffer.from(text.replace(/\r?\n/g, "\r"), "utf8");
+  const shapes = {
+    ascii: "A",
+    latin1: "é",
+    twoByte: "\u0141",
+    pair: "😀",
+    loneHigh: "\ud83d",
+    loneLow: "\ude00",
+    lfs: "\n",
+    crlfs: "\r\n",
+  };
+  const sizes = [1, 1000, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1024 * 1024];
+  let n = 0;
+  for (const [shape, unit] of Object.entries(shapes)) {
+    for (const size of sizes) {
+      const id = `S${n++}`;
+      const head = `${header(id)}\rOBX|1|ED|||`;
+      // Concatenated (a rope in V8), then the same text flattened and as a slice of a longer one.
+      const rope = head + "B".repeat(size) + unit + "C".repeat(size % 7) + unit;
+      const flat = Buffer.from(rope, "utf16le").toString("utf16le");
+      const sliced = `xx${flat}yy`.slice(2, -2);
+      for (const [form, text] of [["rope", rope], ["flat", flat], ["sliced", sliced]]) {
+        if (size !== 1024 * 1024 && form !== "rope" && size !== 1) continue;
+        await bytesReceiver(
+          () => ascii(`MSH|^~\\&|||||||ACK|X|P|2.5\rMSA|AA|${id}`),
+          async (rx, frames) => {
+            const ack = await clientFor(rx).send(text);
+            assert.equal(ack.controlId, id);
+            assert.ok(frames[0].equals(expectUtf8(text)), `utf8 ${shape} ${size} ${form}: exact bytes`);
+          },
+        );
+      }
+      // latin1: ASCII goes as it is; é is one byte; what latin1 cannot encode is refused.
+      if (size === 1 || size === 64 * 1024) {
+        const latin1 = new MllpClient({ host: "127.0.0.1", port: 1, tls: false, encoding: "latin1" });
+        if (shape === "twoByte" || shape === "pair" || shape.startsWith("lone")) {
+          await assert.rejects(latin1.send(rope), (e) => e.code === "INVALID_INPUT" && /cannot encode/.test(e.message), `${shape} ${size}`);
+        } else {
+          await bytesReceiver(
+            () => ascii(`MSH|^~\\&|||||||ACK|X|P|2.5\rMSA|AA|${id}`),
+            async (rx, frames) => {
+              await clientFor(rx, { encoding: "latin1" }).send(rope);
+              assert.ok(frames[0].equals(Buffer.from(rope.replace(/\r?\n/g, "\r"), "latin1")), `latin1 ${shape} ${size}: exact bytes`);
+            },
+          );
+        }
+      }
+    }
+  }
+  // A block byte anywhere, also after in-place shifting, is refused before anything opens.
+  const refuse = new MllpClient({ host: "127.0.0.1", port: 1, tls: false });
+  for (const text of [`${header("X")}\r\n${"A".repeat(70000)}\x1c\r`, `${header("X")}\n\n\x0b`, "", "PID|1"]) {
+    await assert.rejects(refuse.send(text), (e) => e.code === "INVALID_INPUT" && e.sent === false);
+  }
 });
 
 test("parseAck(bytes, { encoding }) takes the same names", () => {

@@ -5,7 +5,6 @@
 const { toAck, toAckError, settle } = require("./ack-result.cjs");
 const { convertError, errorFromReason } = require("./errors.cjs");
 const { normalizeClientOptions, normalizeSendOptions, checkMessageType, withAbort } = require("./options.cjs");
-const { resolveEncoding, isAsciiCompatible } = require("@glion/ack/wire");
 const { SendTracer } = require("./diagnostics.cjs");
 
 // Required here rather than looked up: Node before 20.16 has no process.getBuiltinModule.
@@ -18,37 +17,16 @@ function rethrow(error) {
   throw convertError(error);
 }
 
-/** Strings at least this long are encoded here (see `toWire`). */
-const LARGE_TEXT = 64 * 1024;
-
 /**
- * What crosses to Rust. napi reads Buffers; a plain Uint8Array is viewed as one without
- * copying. A large string (a base64 attachment, typically) is encoded here: Node's
- * `Buffer.from` is several times faster than napi's string conversion, and Rust then
- * writes those bytes to the socket without copying them again (issue 7). Only where that
- * is exact: UTF-8, or an all-ASCII string (`byteLength === length` holds exactly then) in a
- * fixed charset where ASCII is the same bytes (not UTF-16; not ISO-2022-JP, where ESC is
- * refused; not "auto", where MSH-18 may name UTF-16). Otherwise Rust encodes, and refuses
- * what the charset cannot encode.
+ * What crosses to Rust: a string as it is (Rust writes it once, as UTF-8, into the frame
+ * buffer: src/binding/client.rs `utf8_frame`), bytes as a Buffer (napi reads Buffers; a
+ * plain Uint8Array is viewed as one without copying), which Rust copies during the call.
  */
-function toWire(message, charset) {
-  if (typeof message === "string") {
-    if (message.length < LARGE_TEXT) return message;
-    if (charset === "UTF-8") return Buffer.from(message, "utf8");
-    const asciiIsExact = charset !== "auto" && charset !== "ISO-2022-JP" && isAsciiCompatible(charset);
-    return asciiIsExact && Buffer.byteLength(message, "utf8") === message.length ? Buffer.from(message, "latin1") : message;
-  }
+function toWire(message) {
+  if (typeof message === "string" || Buffer.isBuffer(message)) return message;
   // A detached view was refused by checkMessageType (lib/options.cjs).
-  if (Buffer.isBuffer(message)) return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
-
-/**
- * Whether Rust owns the bytes `toWire` returned: true for a Buffer made here from a string
- * (nobody else holds it, so it may be written without a copy); caller bytes are copied by
- * Rust during the call (contract: "Message bytes belong to the call").
- */
-const isOwnWire = (message, wire) => typeof message === "string" && wire !== message;
 
 function toNativeOptions(o, eventLoop) {
   const tls = o.tls === false ? undefined : {
@@ -84,8 +62,6 @@ function createClientClass(native, { eventLoop = false } = {}) {
     /** id -> { resolve, reject } of each send in flight; Rust settles them by id. */
     #pending = new Map();
     #nextId = 0;
-    /** The canonical charset of `encoding`, or "auto" (for `toWire`). */
-    #charset;
 
     /** Validates options and builds the TLS configuration; opens nothing. */
     constructor(options) {
@@ -113,7 +89,6 @@ function createClientClass(native, { eventLoop = false } = {}) {
         throw convertError(error);
       }
       Object.defineProperty(this, "options", { value: Object.freeze({ ...normalized, tls: normalized.tls !== false }), enumerable: true });
-      this.#charset = resolveEncoding(normalized.encoding);
     }
 
     /** The diagnostics context of a call (built only for a subscriber; never content). */
@@ -150,8 +125,7 @@ function createClientClass(native, { eventLoop = false } = {}) {
       const id = this.#nextId;
       this.#nextId = (id + 1) >>> 0;
       try {
-        const wire = toWire(message, this.#charset);
-        this.#native.send(id, wire, ackTimeout, cancel, isOwnWire(message, wire));
+        this.#native.send(id, toWire(message), ackTimeout, cancel);
       } catch (error) {
         return Promise.reject(convertError(error));
       }
@@ -179,8 +153,7 @@ function createClientClass(native, { eventLoop = false } = {}) {
       signal?.throwIfAborted();
       let frames;
       try {
-        const wire = toWire(message, this.#charset);
-        frames = this.#native.stream(wire, ackTimeout, isOwnWire(message, wire));
+        frames = this.#native.stream(toWire(message), ackTimeout);
       } catch (error) {
         throw convertError(error);
       }

@@ -1,6 +1,7 @@
 //! Outgoing-message checks and the framed bytes to write.
 //! Rules: docs/ARCHITECTURE.md "Outgoing message checks"; cases: `__test__/vectors/messages.json`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::MllpError;
@@ -146,26 +147,37 @@ fn frame_checked(
     // Copy runs between line-end and block bytes in bulk; only those bytes need a decision.
     while let Some(i) = memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, &message[at..]) {
         let i = at + i;
-        match message[i] {
-            b'\n' => {
-                frame.extend_from_slice(&message[at..i]);
-                // `\r\n` keeps its `\r`; a lone `\n` becomes one.
-                if message[i - 1] != CARRIAGE_RETURN {
-                    frame.push(CARRIAGE_RETURN);
-                }
-                at = i + 1;
-            }
-            b => {
-                return Err(invalid(format!(
-                    "message contains the MLLP block byte 0x{b:02X}, which would break framing"
-                )))
-            }
-        }
+        frame.extend_from_slice(&message[at..i]);
+        frame.extend_from_slice(line_end(message[i - 1], message[i])?);
+        at = i + 1;
     }
     frame.extend_from_slice(&message[at..]);
+    finish(frame, batch, field_sep, charset, encoding)
+}
+
+/// What replaces `byte`, a line feed or an MLLP block byte, after `prev` (the message's
+/// byte before it): `\r\n` keeps its `\r` (the `\n` goes), a lone `\n` becomes `\r`; a
+/// block byte is refused.
+fn line_end(prev: u8, byte: u8) -> Result<&'static [u8], MllpError> {
+    match byte {
+        b'\n' if prev == CARRIAGE_RETURN => Ok(&[]),
+        b'\n' => Ok(&[CARRIAGE_RETURN]),
+        b => Err(invalid(format!(
+            "message contains the MLLP block byte 0x{b:02X}, which would break framing"
+        ))),
+    }
+}
+
+/// Ends `frame` (start byte and checked message) and reads its MSH-10.
+fn finish(
+    mut frame: Vec<u8>,
+    batch: bool,
+    field_sep: u8,
+    charset: Charset,
+    encoding: Encoding,
+) -> Result<Prepared, MllpError> {
     frame.push(END_BLOCK);
     frame.push(CARRIAGE_RETURN);
-
     let body = &frame[1..frame.len() - 2];
     let control_id = if batch {
         None
@@ -178,6 +190,61 @@ fn frame_checked(
         control_id,
         encoding: encoding.for_ack(charset),
     })
+}
+
+/// Like [`frame_checked`] for a message already in its frame buffer (`frame[0]` is the start
+/// byte), checked and framed where it is: line ends only shrink, so the message moves
+/// left, and a message with none is not copied at all.
+fn frame_in_place(
+    mut frame: Vec<u8>,
+    charset: Charset,
+    encoding: Encoding,
+) -> Result<Prepared, MllpError> {
+    let (batch, field_sep) = check_header(&frame[1..])?;
+    let (mut at, mut to) = (1, 1);
+    while let Some(i) = memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, &frame[at..]) {
+        let i = at + i;
+        // At `i == at` the byte before is the line feed just handled, maybe overwritten.
+        let prev = if i > at { frame[i - 1] } else { b'\n' };
+        let end = line_end(prev, frame[i])?;
+        frame.copy_within(at..i, to);
+        to += i - at;
+        frame[to..to + end.len()].copy_from_slice(end);
+        to += end.len();
+        at = i + 1;
+    }
+    if to < at {
+        frame.copy_within(at.., to);
+        frame.truncate(to + frame.len() - at);
+    }
+    finish(frame, batch, field_sep, charset, encoding)
+}
+
+/// Size a frame buffer for a text of at most `max_utf8_len` bytes of UTF-8, to be written
+/// after its start byte (`frame.len() == 1`) and then given to [`prepare_utf8_frame`]; the
+/// capacity leaves room for the end bytes, so framing never reallocates.
+pub fn utf8_frame_buffer(max_utf8_len: usize) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(max_utf8_len.saturating_add(END.len() + 1));
+    frame.push(START_BLOCK);
+    frame
+}
+
+/// [`prepare_text`] for a text already written as UTF-8 into its frame buffer (see
+/// [`utf8_frame_buffer`]; the napi surface writes a JS string there with one call). The
+/// same bytes as `prepare_text` gives, without copying the text again when the charset's
+/// bytes for it are its UTF-8: UTF-8 itself, or ASCII text in a charset where ASCII is
+/// the same bytes (what `Charset::encode` borrows).
+pub fn prepare_utf8_frame(frame: Vec<u8>, encoding: Encoding) -> Result<Prepared, MllpError> {
+    let text = &frame[1..];
+    let charset = encoding.message_charset(text)?;
+    if charset.is_utf8() {
+        return frame_in_place(frame, charset, encoding);
+    }
+    let text = std::str::from_utf8(text).map_err(|_| invalid("message is not valid text"))?;
+    if !charset.is_ascii_compatible() || matches!(charset.encode(text)?, Cow::Owned(_)) {
+        return prepare_text(text, encoding);
+    }
+    frame_in_place(frame, charset, encoding)
 }
 
 /// Like [`prepare_bytes`] for bytes the caller hands over: a large message that needs no
@@ -327,6 +394,62 @@ mod tests {
                 .code(),
             "INVALID_INPUT"
         );
+    }
+
+    /// `prepare_utf8_frame` as the napi surface uses it: the text written after the start byte.
+    fn in_frame(text: &str, encoding: Encoding) -> Result<Prepared, MllpError> {
+        let mut frame = utf8_frame_buffer(text.len());
+        frame.extend_from_slice(text.as_bytes());
+        prepare_utf8_frame(frame, encoding)
+    }
+
+    #[test]
+    fn text_framed_in_place_is_what_prepare_text_gives() {
+        let texts = [
+            "MSH|^~\\&|||||||ADT|42|P|2.5\r\nPID|1\nPV1|1\n\n",
+            "MSH|^~\\&|||||||ADT|42\n\n\nPID|1\r\n\r\n",
+            "MSH|^~\\&|||||||ADT|42\r\n\nPID|\n\r\nX",
+            "MSH|^~\\&|||||||ADT|42\rPID|1\r",
+            "MSH|^~\\&|||||||ADT|é€1|P\rPID|ü\n",
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||8859/1\rPID|é\n",
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||ISO IR87\rPID|ヤマダ",
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||utf-16le\rPID|ü",
+            "MSH|^~\\&|||||||ADT|1|P|2.5||||||nonsense\r",
+            "BHS|^~\\&|x\n",
+            "MSH|^~\\&|\u{1b}$B",
+            "",
+            "M",
+            "MSH",
+            "PID|1",
+            "MSH\n",
+            "MSH|a\u{0b}b",
+            "MSH|a\nb\u{1c}",
+            "MSH|^~\\&|é\u{fffd}",
+        ];
+        for name in [
+            "utf-8",
+            "latin1",
+            "ascii",
+            "shift_jis",
+            "iso-2022-jp",
+            "utf-16le",
+            "utf-16be",
+            "auto",
+        ] {
+            for text in texts {
+                let want = prepare_text(text, encoding(name));
+                let got = in_frame(text, encoding(name));
+                match (&want, &got) {
+                    (Ok(w), Ok(g)) => {
+                        assert_eq!(w.frame, g.frame, "{name} {text:?}");
+                        assert_eq!(w.control_id, g.control_id, "{name} {text:?}");
+                        assert_eq!(w.encoding, g.encoding, "{name} {text:?}");
+                    }
+                    (Err(w), Err(g)) => assert_eq!(w.to_string(), g.to_string(), "{name} {text:?}"),
+                    _ => panic!("{name} {text:?}: {want:?} vs {got:?}"),
+                }
+            }
+        }
     }
 
     #[test]

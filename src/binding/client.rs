@@ -13,7 +13,7 @@ use super::{invalid, to_js_error, CatchPanic};
 use crate::ack::{Ack, AckErrorDetail};
 use crate::client::{self, CancelToken, ClientSettings, Exchange};
 use crate::error::{Failure, MllpError};
-use crate::message::{prepare_bytes, prepare_shared, prepare_text, Encoding, Prepared};
+use crate::message::{prepare_bytes, prepare_utf8_frame, utf8_frame_buffer, Encoding, Prepared};
 use crate::pool::Pool;
 use crate::tls::{client_settings, TlsOptions};
 
@@ -248,14 +248,11 @@ impl NativeClient {
         &self,
         env: &Env,
         id: u32,
-        message: Either<String, Buffer>,
+        #[napi(ts_arg_type = "string | Buffer")] message: Unknown<'_>,
         ack_timeout: Option<u32>,
         cancel: Option<&CancelHandle>,
-        own_wire: Option<bool>,
     ) -> Result<()> {
-        let prepared = self
-            .prepare(message, own_wire.unwrap_or(false))
-            .map_err(invalid)?;
+        let prepared = self.prepare(message).map_err(invalid)?;
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
         let (pool, settler) = match &self.path {
@@ -292,13 +289,12 @@ impl NativeClient {
     #[napi]
     pub fn stream(
         &self,
-        message: Either<String, Buffer>,
+        #[napi(ts_arg_type = "string | Buffer")] message: Unknown<'_>,
         ack_timeout: Option<u32>,
-        own_wire: Option<bool>,
     ) -> NativeAckStream {
         let settings = self.settings.clone();
         let ack_timeout = ack_timeout.map(millis).unwrap_or(settings.ack_timeout);
-        let prepared = self.prepare(message, own_wire.unwrap_or(false));
+        let prepared = self.prepare(message);
         let path = match &self.path {
             SendPath::EventLoop(on_loop) => {
                 StreamPath::EventLoop(on_loop.stream(prepared, ack_timeout))
@@ -316,20 +312,74 @@ impl NativeClient {
 
 impl NativeClient {
     /// The message's bytes, owned by Rust before this call returns (contract: "Message bytes
-    /// belong to the call"): the caller's bytes are copied here, so whatever it does with its
-    /// memory next (rewrite it, transfer it) cannot reach the wire or crash a send. Only a
-    /// Buffer the JS layer made itself from a string (`own_wire`; nobody else can reach it)
-    /// is written from its memory without a copy.
-    fn prepare(
-        &self,
-        message: Either<String, Buffer>,
-        own_wire: bool,
-    ) -> std::result::Result<Prepared, MllpError> {
-        match message {
-            Either::A(text) => prepare_text(&text, self.settings.encoding),
-            Either::B(bytes) if own_wire => prepare_shared(Arc::new(bytes), self.settings.encoding),
-            Either::B(bytes) => prepare_bytes(&bytes, self.settings.encoding),
+    /// belong to the call"): a Buffer's bytes are copied here, so whatever the caller does
+    /// with its memory next (rewrite it, transfer it) cannot reach the wire or crash a send.
+    /// A string is written once, as UTF-8, straight into its frame buffer (`utf8_frame`).
+    fn prepare(&self, message: Unknown<'_>) -> std::result::Result<Prepared, MllpError> {
+        let not_a_message =
+            |_| MllpError::InvalidInput("message must be a string or a Buffer".into());
+        if message.get_type().map_err(not_a_message)? == ValueType::String {
+            let frame = utf8_frame(&message).map_err(not_a_message)?;
+            return prepare_utf8_frame(frame, self.settings.encoding);
         }
+        // SAFETY: `BufferSlice::from_napi_value` is `napi_get_buffer_info`, which answers a
+        // value that is not a Buffer with an error status (then `not_a_message`); the slice
+        // lives only during this call, while the JS value is held by the caller.
+        let bytes = unsafe { message.cast::<BufferSlice>() }.map_err(not_a_message)?;
+        prepare_bytes(&bytes, self.settings.encoding)
+    }
+}
+
+/// A JS string as a frame buffer holding its UTF-8 after the start byte, written by one
+/// `napi_get_value_string_utf8` call into a buffer sized for the worst case. napi-rs's
+/// `String` makes two passes (the UTF-8 length, then the copy) into a buffer the message
+/// is then copied out of again; for an 8 MiB string those passes and copies cost more
+/// than the write itself (`large-8mib`). Lone surrogates become U+FFFD, as they do in
+/// napi-rs's `String` and in `Buffer.from(text, "utf8")`.
+fn utf8_frame(text: &Unknown<'_>) -> Result<Vec<u8>> {
+    let (env, value) = (text.value().env, text.raw());
+    let mut units = 0usize;
+    // SAFETY: `env` and `value` are this call's live env and string argument; a null buffer
+    // asks only for the length in UTF-16 code units (V8 reads it without touching the text).
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut units)
+    };
+    check(status)?;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair is 4 for 2 units; a
+    // lone surrogate, U+FFFD, is 3); napi also writes a terminating NUL.
+    let room = units
+        .checked_mul(3)
+        .and_then(|n| n.checked_add(1))
+        .ok_or_else(|| Error::from_reason("message too long"))?;
+    let mut frame = utf8_frame_buffer(room);
+    let mut written = 0usize;
+    let spare = frame.spare_capacity_mut();
+    debug_assert!(spare.len() >= room);
+    // SAFETY: `spare` is at least `room` bytes of `frame`'s allocation after its length;
+    // napi writes at most `room - 1` bytes there and a NUL after them, and reports how many
+    // it wrote (without the NUL).
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf8(
+            env,
+            value,
+            spare.as_mut_ptr().cast(),
+            room,
+            &mut written,
+        )
+    };
+    check(status)?;
+    if written >= room {
+        return Err(Error::from_reason("string conversion overran its buffer"));
+    }
+    // SAFETY: napi initialized the `written` bytes after the start byte, within capacity.
+    unsafe { frame.set_len(1 + written) };
+    Ok(frame)
+}
+
+fn check(status: napi::sys::napi_status) -> Result<()> {
+    match status {
+        napi::sys::Status::napi_ok => Ok(()),
+        _ => Err(Error::from_reason(format!("napi status {status}"))),
     }
 }
 
