@@ -1,9 +1,11 @@
 "use strict";
-// How a send gets to the socket (README, "How a send runs"): large strings are encoded in
-// JS and cross as bytes; on Node, plain-TCP sends to an IP address run on Node's own event
-// loop (src/binding/loop_client.rs), everything else on the tokio runtime. `npm test` runs
-// the client test files a second time with GLION_MLLP_IO=tokio, so both paths meet the
-// same receivers; the tests here cover what is particular to each.
+// How a send gets to the socket (README, "How a send runs"): a string, large or small, is
+// written once as UTF-8 into its frame buffer in Rust (then re-encoded only for another
+// charset), so large strings must arrive exactly as small ones do; on Node, plain-TCP sends
+// to an IP address run on Node's own event loop (src/binding/loop_client.rs), everything
+// else on the tokio runtime. `npm test` runs the client test files a second time with
+// GLION_MLLP_IO=tokio, so both paths meet the same receivers; the tests here cover what is
+// particular to each.
 
 const test = require("node:test");
 const assert = require("node:assert/strict");

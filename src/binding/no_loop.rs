@@ -1,5 +1,5 @@
-//! Where the event-loop path does not exist (it uses epoll, so Linux only, and the
-//! `event-loop` feature): the same names, and every send runs on the tokio runtime.
+//! Where the event-loop path does not exist (it is built and tested on Linux only, and
+//! needs the `event-loop` feature): the same names, and every send runs on the tokio runtime.
 
 use std::rc::Rc;
 use std::sync::Arc;
