@@ -162,12 +162,10 @@ impl Exchange {
                 let Some(stream) = self.stream.as_mut() else {
                     return ex.abort();
                 };
-                let parts = ex.unwritten();
-                let total = parts.iter().map(|part| part.len()).sum();
+                let unwritten = ex.unwritten();
+                let total = unwritten.len();
                 let write = async {
-                    use bytes::Buf;
-                    let mut chain = Buf::chain(Buf::chain(parts[0], parts[1]), parts[2]);
-                    stream.write_all_buf(&mut chain).await?;
+                    stream.write_all(unwritten).await?;
                     // Under TLS the last bytes count as written once they reach the socket.
                     stream.flush().await
                 };

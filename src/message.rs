@@ -2,7 +2,6 @@
 //! Rules: docs/ARCHITECTURE.md "Outgoing message checks"; cases: `__test__/vectors/messages.json`.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use crate::error::MllpError;
 use crate::frame::{CARRIAGE_RETURN, END_BLOCK, START_BLOCK};
@@ -10,21 +9,12 @@ use crate::frame::{CARRIAGE_RETURN, END_BLOCK, START_BLOCK};
 use crate::charset::Charset;
 pub use crate::charset::Encoding;
 
-/// The caller's bytes, kept rather than copied when they can go on the wire as they are.
-pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
-
-/// Below this size a message is copied into one frame buffer (one small write); above it,
-/// bytes that need no change are written from the caller's memory.
-const SHARE_FROM_BYTES: usize = 64 * 1024;
-
 /// A message ready for the wire.
 #[derive(Clone)]
 pub struct Prepared {
-    /// `0x0B` + message (segments ended by `\r`) + `0x1C 0x0D`; empty when `shared` holds
-    /// the message.
+    /// `0x0B` + message (segments ended by `\r`) + `0x1C 0x0D`: what goes on the wire, owned
+    /// here (contract: "Message bytes belong to the call").
     pub frame: Vec<u8>,
-    /// A large message given as bytes that needed no change: sent from the caller's memory.
-    pub shared: Option<SharedBytes>,
     /// MSH-10 to match against MSA-2; `None` for a batch (FHS/BHS), which is not checked.
     pub control_id: Option<String>,
     /// How this message's ACKs are decoded (with `auto`, the message's charset is the
@@ -36,7 +26,6 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("message_len", &self.message().len())
-            .field("shared", &self.shared.is_some())
             .field("control_id", &self.control_id)
             .finish()
     }
@@ -52,24 +41,12 @@ impl PartialEq for Prepared {
 
 impl Eq for Prepared {}
 
-const START: &[u8] = &[START_BLOCK];
 const END: &[u8] = &[END_BLOCK, CARRIAGE_RETURN];
 
 impl Prepared {
     /// The message bytes inside the frame.
     pub fn message(&self) -> &[u8] {
-        match &self.shared {
-            Some(bytes) => (**bytes).as_ref(),
-            None => &self.frame[1..self.frame.len() - 2],
-        }
-    }
-
-    /// What to write, in order (a vectored write when the message is shared).
-    pub fn wire_parts(&self) -> [&[u8]; 3] {
-        match &self.shared {
-            Some(bytes) => [START, (**bytes).as_ref(), END],
-            None => [&self.frame, &[], &[]],
-        }
+        &self.frame[1..self.frame.len() - 2]
     }
 }
 
@@ -102,7 +79,6 @@ pub fn prepare_text(message: &str, encoding: Encoding) -> Result<Prepared, MllpE
     frame.extend_from_slice(END);
     Ok(Prepared {
         frame,
-        shared: None,
         control_id: checked.control_id,
         encoding: encoding.for_ack(charset),
     })
@@ -186,7 +162,6 @@ fn finish(
     };
     Ok(Prepared {
         frame,
-        shared: None,
         control_id,
         encoding: encoding.for_ack(charset),
     })
@@ -245,36 +220,6 @@ pub fn prepare_utf8_frame(frame: Vec<u8>, encoding: Encoding) -> Result<Prepared
         return prepare_text(text, encoding);
     }
     frame_in_place(frame, charset, encoding)
-}
-
-/// Like [`prepare_bytes`] for bytes the caller hands over: a large message that needs no
-/// change is kept and written from the caller's memory, without a copy.
-pub fn prepare_shared(message: SharedBytes, encoding: Encoding) -> Result<Prepared, MllpError> {
-    let bytes = (*message).as_ref();
-    if bytes.len() < SHARE_FROM_BYTES {
-        return prepare_bytes(bytes, encoding);
-    }
-    let charset = bytes_charset(bytes, encoding)?;
-    if !charset.is_ascii_compatible() {
-        return prepare_bytes(bytes, encoding);
-    }
-    let (batch, field_sep) = check_header(bytes)?;
-    match memchr::memchr3(b'\n', START_BLOCK, END_BLOCK, bytes) {
-        Some(_) => frame_checked(bytes, charset, encoding),
-        None => {
-            let control_id = if batch {
-                None
-            } else {
-                Some(msh10(bytes, field_sep, charset))
-            };
-            Ok(Prepared {
-                frame: Vec::new(),
-                shared: Some(message),
-                control_id,
-                encoding: encoding.for_ack(charset),
-            })
-        }
-    }
 }
 
 /// `MSH`/`FHS`/`BHS` and a field separator: whether it is a batch, and the separator.
@@ -366,32 +311,19 @@ mod tests {
     }
 
     #[test]
-    fn large_unchanged_bytes_are_shared_not_copied() {
+    fn large_bytes_are_copied_normalized_and_checked() {
         let mut big = b"MSH|^~\\&|||||||ADT|BIG|P|2.5\rOBX|1|ED|||".to_vec();
         big.resize(200_000, b'A');
-        let shared: SharedBytes = Arc::new(big.clone());
-        let p = prepare_shared(shared.clone(), Encoding::UTF8).unwrap();
-        assert!(p.frame.is_empty());
-        assert_eq!(
-            p.message().as_ptr(),
-            (*shared).as_ref().as_ptr(),
-            "written from the caller's memory"
-        );
+        let p = prepare_bytes(&big, Encoding::UTF8).unwrap();
         assert_eq!(p.control_id.as_deref(), Some("BIG"));
-        assert_eq!(
-            p.wire_parts().concat(),
-            [&[0x0b][..], &big, &[0x1c, 0x0d]].concat()
-        );
-        // A line feed needs a change: then it is copied and normalized.
+        assert_eq!(p.frame, [&[0x0b][..], &big, &[0x1c, 0x0d]].concat());
+        // A line feed is normalized.
         big[100] = b'\n';
-        let p = prepare_shared(Arc::new(big.clone()), Encoding::UTF8).unwrap();
-        assert!(p.shared.is_none());
+        let p = prepare_bytes(&big, Encoding::UTF8).unwrap();
         assert_eq!(p.message()[100], b'\r');
         big[100] = 0x1c;
         assert_eq!(
-            prepare_shared(Arc::new(big), Encoding::UTF8)
-                .unwrap_err()
-                .code(),
+            prepare_bytes(&big, Encoding::UTF8).unwrap_err().code(),
             "INVALID_INPUT"
         );
     }

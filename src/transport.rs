@@ -231,20 +231,8 @@ impl Connection {
         deadline: Instant,
         what: &str,
     ) -> Result<(), MllpError> {
-        self.write_parts([bytes, &[], &[]], deadline, what).await
-    }
-
-    /// Write `parts` in order (vectored: a shared message is not copied) and flush.
-    pub async fn write_parts(
-        &mut self,
-        parts: [&[u8]; 3],
-        deadline: Instant,
-        what: &str,
-    ) -> Result<(), MllpError> {
-        use bytes::Buf;
         let write = async {
-            let mut chain = Buf::chain(Buf::chain(parts[0], parts[1]), parts[2]);
-            self.stream.write_all_buf(&mut chain).await?;
+            self.stream.write_all(bytes).await?;
             self.stream.flush().await
         };
         match timeout_at(deadline, write).await {

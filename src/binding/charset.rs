@@ -49,7 +49,7 @@ pub fn describe_message(message: Either<String, Buffer>, encoding: String) -> Op
     let encoding = Encoding::parse(&encoding).ok()?;
     let prepared = match message {
         Either::A(text) => crate::message::prepare_text(&text, encoding),
-        Either::B(bytes) => crate::message::prepare_shared(std::sync::Arc::new(bytes), encoding),
+        Either::B(bytes) => crate::message::prepare_bytes(&bytes, encoding),
     }
     .ok()?;
     let bytes = u32::try_from(prepared.message().len()).unwrap_or(u32::MAX);

@@ -20,7 +20,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -71,6 +71,16 @@ impl Registry {
 
     fn stream(&self, key: usize) -> Option<Rc<RefCell<LoopSend>>> {
         self.streams.borrow().get(&key).cloned()
+    }
+
+    /// Remove send `key`, if it is still pending.
+    fn take_send(&self, key: usize) -> Option<Rc<RefCell<LoopSend>>> {
+        self.sends.borrow_mut().remove(&key)
+    }
+
+    /// Remove stream `key`, if it is still open.
+    fn take_stream(&self, key: usize) -> Option<Rc<RefCell<LoopSend>>> {
+        self.streams.borrow_mut().remove(&key)
     }
 
     fn client(&self, key: usize) -> Option<Rc<LoopClient>> {
@@ -699,14 +709,7 @@ impl LoopStream {
     pub(crate) fn close(&self) {
         self.closed.set(true);
         self.start.borrow_mut().take();
-        let removed = self
-            .client
-            .context
-            .registry
-            .streams
-            .borrow_mut()
-            .remove(&self.key);
-        let Some(cell) = removed else {
+        let Some(cell) = self.client.context.registry.take_stream(self.key) else {
             return;
         };
         let done = cell
@@ -723,14 +726,7 @@ impl Drop for LoopStream {
     /// Garbage collected: close the connection. A `next()` still waiting (nobody can await
     /// it any more) is left unsettled: a finalizer must not run JS.
     fn drop(&mut self) {
-        let gone = self
-            .client
-            .context
-            .registry
-            .streams
-            .borrow_mut()
-            .remove(&self.key);
-        drop(gone);
+        drop(self.client.context.registry.take_stream(self.key));
     }
 }
 
@@ -744,7 +740,7 @@ fn step(context: &EnvContext, key: usize, event: Event) -> Option<Done> {
             Err(outcome) => send.finish(outcome),
         }
     };
-    context.registry.sends.borrow_mut().remove(&key);
+    context.registry.take_send(key);
     Some(outcome)
 }
 
@@ -778,7 +774,7 @@ fn stream_step(context: &EnvContext, key: usize, event: Event, in_js: bool) {
         (send.client.clone(), ready, done)
     };
     let end = done.map(|done| {
-        context.registry.streams.borrow_mut().remove(&key);
+        context.registry.take_stream(key);
         (
             done.stream.unwrap_or_default().waiting,
             done.outcome.map(Some),
@@ -791,7 +787,7 @@ fn stream_step(context: &EnvContext, key: usize, event: Event, in_js: bool) {
 
 /// Finish send `key` from outside (abort, pool closed) and deliver its outcome.
 fn finish(context: &EnvContext, key: usize, outcome: Result<Ack, Failure>) {
-    let removed = context.registry.sends.borrow_mut().remove(&key);
+    let removed = context.registry.take_send(key);
     let Some(cell) = removed else {
         return;
     };
@@ -959,8 +955,7 @@ impl LoopSend {
                     let Some(conn) = self.conn.as_mut() else {
                         return Err(Err(internal("writing without a connection")));
                     };
-                    let slices = self.ex.unwritten().map(IoSlice::new);
-                    match conn.sock.write_vectored(&slices) {
+                    match conn.sock.write(self.ex.unwritten()) {
                         Ok(n) => {
                             wrote = true;
                             self.ex.wrote(n)

@@ -212,21 +212,12 @@ impl Exchange {
     }
 
     fn total(&self) -> usize {
-        self.message
-            .wire_parts()
-            .iter()
-            .map(|part| part.len())
-            .sum()
+        self.message.frame.len()
     }
 
-    /// The frame bytes not written yet, in order (a vectored write).
-    pub fn unwritten(&self) -> [&[u8]; 3] {
-        let mut skip = self.written;
-        self.message.wire_parts().map(|part| {
-            let from = skip.min(part.len());
-            skip -= from;
-            &part[from..]
-        })
+    /// The frame bytes not written yet.
+    pub fn unwritten(&self) -> &[u8] {
+        &self.message.frame[self.written.min(self.total())..]
     }
 
     /// Where the next read goes.
